@@ -1,0 +1,263 @@
+// Package bindings is the only Go package that imports "C": it loads the engine library at run
+// time, turns its C ABI into Go types and errors, and runs every engine call on one goroutine
+// locked to its OS thread (CUDA's current device and stream, and LibTorch's grad mode, are per
+// thread).
+package bindings
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../engine/include -O2
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include "gam_dl.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// ABIVersion is the gam.h version these bindings were written against.
+const ABIVersion = 1
+
+// Status codes of the C ABI.
+const (
+	StatusInvalid  = 1
+	StatusIO       = 2
+	StatusContract = 3
+	StatusRuntime  = 4
+	StatusOOM      = 5
+)
+
+// Error is a failed engine call: the status code and the engine's message.
+type Error struct {
+	Op      string
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return e.Op + ": " + e.Message }
+
+// IsOOM reports whether err is an engine out-of-memory error (the caller may halve its batch).
+func IsOOM(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == StatusOOM
+}
+
+// IsContract reports whether err is a model refused for breaking contract v1.
+func IsContract(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == StatusContract
+}
+
+// Engine is the loaded engine library and the OS thread that all its calls run on.
+type Engine struct {
+	Path  string
+	calls chan func()
+	once  sync.Once
+	mu    sync.Mutex
+	open  bool
+}
+
+var loaded struct {
+	sync.Mutex
+	e *Engine
+}
+
+// DefaultPaths lists where Open looks for the engine when no path is given: beside the binary,
+// in ../lib beside it, then in build/ of the working directory and its parents.
+func DefaultPaths() []string {
+	const name = "libgam_engine.so"
+	var out []string
+	if exe, err := os.Executable(); err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		d := filepath.Dir(exe)
+		out = append(out, filepath.Join(d, name), filepath.Join(d, "..", "lib", name), filepath.Join(d, "..", "build", name))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			out = append(out, filepath.Join(d, "build", name))
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// FindLibrary returns path when it is not empty, else the first of DefaultPaths that exists.
+func FindLibrary(path string) (string, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("engine library %s: %w", path, err)
+		}
+		return path, nil
+	}
+	for _, p := range DefaultPaths() {
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Clean(p), nil
+		}
+	}
+	return "", fmt.Errorf("engine library libgam_engine.so not found (looked beside the binary, in ../lib and in build/; run `make` or pass --engine / GAM_ENGINE)")
+}
+
+// Open loads the engine library (path, or the default places when empty), checks its ABI
+// version, starts the engine thread and sets LibTorch's thread count from the cgroup CPU quota.
+// A process holds one engine: a second Open returns the same one while it is open.
+func Open(path string) (*Engine, error) {
+	loaded.Lock()
+	defer loaded.Unlock()
+	if loaded.e != nil {
+		return loaded.e, nil
+	}
+	p, err := FindLibrary(path)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{Path: p, calls: make(chan func())}
+	ready := make(chan error)
+	go e.loop(p, ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	e.open = true
+	if err := e.SetThreads(CPUQuota()); err != nil {
+		e.Close()
+		return nil, err
+	}
+	loaded.e = e
+	return e, nil
+}
+
+func (e *Engine) loop(path string, ready chan<- error) {
+	runtime.LockOSThread()
+	cp := C.CString(path)
+	var owned *C.char
+	msg := C.gamdl_open(cp, &owned)
+	C.free(unsafe.Pointer(cp))
+	if msg != nil {
+		err := fmt.Errorf("loading engine %s: %s", path, C.GoString(msg))
+		C.free(unsafe.Pointer(owned))
+		ready <- err
+		return
+	}
+	if v := uint32(C.gamdl_gam_abi_version()); v != ABIVersion {
+		C.gamdl_close()
+		ready <- fmt.Errorf("engine %s has ABI version %d, these bindings need %d: rebuild with `make`", path, v, ABIVersion)
+		return
+	}
+	ready <- nil
+	for f := range e.calls {
+		f()
+	}
+	C.gamdl_close()
+}
+
+// do runs f on the engine thread and waits for it.
+func (e *Engine) do(f func()) error {
+	e.mu.Lock()
+	open := e.open
+	e.mu.Unlock()
+	if !open {
+		return errors.New("engine is closed")
+	}
+	done := make(chan struct{})
+	e.calls <- func() { f(); close(done) }
+	<-done
+	return nil
+}
+
+// call runs f on the engine thread and turns a non-zero status into an *Error for op.
+func (e *Engine) call(op string, f func() C.int32_t) error {
+	var err error
+	if derr := e.do(func() {
+		if st := f(); st != 0 {
+			err = &Error{Op: op, Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
+		}
+	}); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Close stops the engine thread. Idempotent. Handles must be closed before.
+func (e *Engine) Close() error {
+	e.once.Do(func() {
+		e.mu.Lock()
+		e.open = false
+		e.mu.Unlock()
+		close(e.calls)
+		loaded.Lock()
+		if loaded.e == e {
+			loaded.e = nil
+		}
+		loaded.Unlock()
+	})
+	return nil
+}
+
+// Info is the engine's description of itself.
+type Info struct {
+	TorchVersion  string `json:"torch_version"`
+	CUDABuilt     bool   `json:"cuda_built"`
+	CUDAAvailable bool   `json:"cuda_available"`
+	CUDADevices   int    `json:"cuda_devices"`
+	Device        string `json:"device"`
+	DeviceName    string `json:"device_name"`
+	Threads       int    `json:"threads"`
+	Library       string `json:"library"`
+}
+
+// Info asks the engine for its versions and devices.
+func (e *Engine) Info() (Info, error) {
+	var ci C.gam_engine_info
+	err := e.call("engine info", func() C.int32_t { return C.gamdl_gam_engine_info_get(&ci) })
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{
+		TorchVersion:  C.GoString(&ci.torch_version[0]),
+		CUDABuilt:     ci.cuda_built != 0,
+		CUDAAvailable: ci.cuda_available != 0,
+		CUDADevices:   int(ci.cuda_devices),
+		Device:        C.GoString(&ci.device[0]),
+		DeviceName:    C.GoString(&ci.device_name[0]),
+		Threads:       int(ci.num_threads),
+		Library:       e.Path,
+	}, nil
+}
+
+// SetThreads sets LibTorch's thread count.
+func (e *Engine) SetThreads(n int) error {
+	return e.call("set threads", func() C.int32_t { return C.gamdl_gam_engine_set_threads(C.int32_t(n)) })
+}
+
+// SetDevice chooses "auto", "cpu", "cuda" or "cuda:N" for models and tensors made after it.
+func (e *Engine) SetDevice(dev string) error {
+	cs := C.CString(dev)
+	defer C.free(unsafe.Pointer(cs))
+	return e.call("set device "+dev, func() C.int32_t { return C.gamdl_gam_engine_set_device(cs) })
+}
+
+// Seed seeds LibTorch's global generators.
+func (e *Engine) Seed(seed uint64) error {
+	return e.call("seed", func() C.int32_t { return C.gamdl_gam_engine_seed(C.uint64_t(seed)) })
+}
+
+// Memory returns the CUDA allocator's bytes allocated now and its peak (zeros on CPU).
+func (e *Engine) Memory(resetPeak bool) (allocated, peak int64, err error) {
+	var a, p C.int64_t
+	r := C.int32_t(0)
+	if resetPeak {
+		r = 1
+	}
+	err = e.call("memory", func() C.int32_t { return C.gamdl_gam_engine_memory(&a, &p, r) })
+	return int64(a), int64(p), err
+}

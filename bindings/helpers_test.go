@@ -1,0 +1,69 @@
+package bindings
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// testEngine opens the engine library, skipping the test when it is not built, unless
+// GAM_REQUIRE_ENGINE=1 (as `make test` sets), where a missing engine fails.
+func testEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := Open(os.Getenv("GAM_ENGINE"))
+	if err != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("engine: %v", err)
+		}
+		t.Skipf("engine not built: %v", err)
+	}
+	return e
+}
+
+// zooFile is the path of a built-in zoo model, skipping (or failing, as above) when absent.
+func zooFile(t testing.TB, name string) string {
+	t.Helper()
+	z := FindZoo()
+	if z == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("zoo not found: run make")
+		}
+		t.Skip("zoo not exported: run make")
+	}
+	return filepath.Join(z, name)
+}
+
+// fixtureFile is the path of a test fixture model exported by zoo/fixtures.py.
+func fixtureFile(t testing.TB, name string) string {
+	t.Helper()
+	d := os.Getenv("GAM_FIXTURES")
+	if d == "" {
+		if z := FindZoo(); z != "" {
+			d = filepath.Join(filepath.Dir(z), "fixtures")
+		}
+	}
+	p := filepath.Join(d, name)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("fixture %s not found: run make", p)
+		}
+		t.Skipf("fixture %s not found: run make", p)
+	}
+	return p
+}
+
+// ok returns v, panicking on err: a panic fails the test with the call's stack.
+func ok[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// noErr fails the test on err.
+func noErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

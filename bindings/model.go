@@ -1,0 +1,208 @@
+package bindings
+
+/*
+#include <stdlib.h>
+#include "gam_dl.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"unsafe"
+)
+
+// Role is what a model is for under contract v1.
+type Role int
+
+const (
+	RoleGenerator  Role = C.GAM_ROLE_GENERATOR
+	RoleClassifier Role = C.GAM_ROLE_CLASSIFIER
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleGenerator:
+		return "generator"
+	case RoleClassifier:
+		return "classifier"
+	}
+	return fmt.Sprintf("role(%d)", int(r))
+}
+
+// Meta is a model's contract-v1 metadata, read at load.
+type Meta struct {
+	Role       Role     `json:"-"`
+	Contract   string   `json:"gam_contract"`
+	Kind       string   `json:"kind,omitempty"`
+	NumClasses int      `json:"num_classes"`
+	LatentDim  int      `json:"latent_dim,omitempty"`
+	AttrNames  []string `json:"attr_names"`
+	ImageShape [3]int   `json:"image_shape"`
+	Trainable  bool     `json:"trainable"`
+	HasEmbed   bool     `json:"has_embed,omitempty"`
+}
+
+// Pixels is C*H*W.
+func (m Meta) Pixels() int { return m.ImageShape[0] * m.ImageShape[1] * m.ImageShape[2] }
+
+// Model is a loaded TorchScript model that passed its contract check.
+type Model struct {
+	e    *Engine
+	h    *C.gam_model
+	Path string
+	Meta Meta
+}
+
+// LoadModel loads path and checks it against contract v1 for role. The error names the file and
+// the broken member.
+func (e *Engine) LoadModel(path string, role Role) (*Model, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	var h *C.gam_model
+	if err := e.call("load "+role.String()+" "+path, func() C.int32_t { return C.gamdl_gam_model_load(cp, C.int32_t(role), &h) }); err != nil {
+		return nil, err
+	}
+	m := &Model{e: e, h: h, Path: path}
+	live.Add(1)
+	var cm C.gam_model_meta
+	if err := e.call("model meta", func() C.int32_t { return C.gamdl_gam_model_meta_get(h, &cm) }); err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.Meta = Meta{
+		Role:       Role(cm.role),
+		Contract:   C.GoString(&cm.contract[0]),
+		Kind:       C.GoString(&cm.kind[0]),
+		NumClasses: int(cm.num_classes),
+		LatentDim:  int(cm.latent_dim),
+		ImageShape: [3]int{int(cm.image_shape[0]), int(cm.image_shape[1]), int(cm.image_shape[2])},
+		Trainable:  cm.trainable != 0,
+		HasEmbed:   cm.has_embed != 0,
+		AttrNames:  []string{},
+	}
+	if s := C.GoString(&cm.attr_names[0]); s != "" {
+		m.Meta.AttrNames = strings.Split(s, ",")
+	}
+	runtime.SetFinalizer(m, func(m *Model) {
+		if m.h != nil {
+			fmt.Println("gam-native: leak: a Model was garbage-collected without Close:", m.Path)
+		}
+	})
+	return m, nil
+}
+
+// Close frees the model. Idempotent.
+func (m *Model) Close() {
+	if m == nil || m.h == nil {
+		return
+	}
+	h := m.h
+	m.h = nil
+	live.Add(-1)
+	_ = m.e.do(func() { C.gamdl_gam_model_destroy(h) })
+}
+
+// Save writes the model as TorchScript to path atomically: a temporary file in the same folder,
+// fsync, rename.
+func (m *Model) Save(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
+	ct := C.CString(tmp)
+	defer C.free(unsafe.Pointer(ct))
+	if err := m.e.call("save model "+path, func() C.int32_t { return C.gamdl_gam_model_save(m.h, ct) }); err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save model %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func syncFile(p string) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func syncDir(d string) error {
+	f, err := os.Open(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// SetTrain switches train/eval mode.
+func (m *Model) SetTrain(on bool) error {
+	v := C.int32_t(0)
+	if on {
+		v = 1
+	}
+	return m.e.call("set train mode", func() C.int32_t { return C.gamdl_gam_model_set_train(m.h, v) })
+}
+
+type tensorOp func(out **C.gam_tensor) C.int32_t
+
+func (m *Model) run(op string, f tensorOp) (*Tensor, error) {
+	var out *C.gam_tensor
+	if err := m.e.call(op, func() C.int32_t { return f(&out) }); err != nil {
+		return nil, err
+	}
+	return newTensor(m.e, out), nil
+}
+
+// Sample runs sample(z, y, attrs) -> images [N,C,H,W] in [0,1].
+func (m *Model) Sample(z, y, attrs *Tensor) (*Tensor, error) {
+	return m.run("sample", func(o **C.gam_tensor) C.int32_t {
+		return C.gamdl_gam_generator_sample(m.h, z.ptr(), y.ptr(), attrs.ptr(), o)
+	})
+}
+
+// Confidence runs confidence(x, y, attrs) -> [N] in [0,1].
+func (m *Model) Confidence(x, y, attrs *Tensor) (*Tensor, error) {
+	return m.run("confidence", func(o **C.gam_tensor) C.int32_t {
+		return C.gamdl_gam_generator_confidence(m.h, x.ptr(), y.ptr(), attrs.ptr(), o)
+	})
+}
+
+// Forward runs a classifier's forward(x) -> logits [N,K].
+func (m *Model) Forward(x *Tensor) (*Tensor, error) {
+	return m.run("forward", func(o **C.gam_tensor) C.int32_t { return C.gamdl_gam_classifier_forward(m.h, x.ptr(), o) })
+}
+
+// Embed runs a classifier's embed(x) -> [N,D].
+func (m *Model) Embed(x *Tensor) (*Tensor, error) {
+	return m.run("embed", func(o **C.gam_tensor) C.int32_t { return C.gamdl_gam_classifier_embed(m.h, x.ptr(), o) })
+}
+
+// EvalLoss returns the per-sample loss without a step ([N]).
+func (m *Model) EvalLoss(x, y, attrs *Tensor) (*Tensor, error) {
+	return m.run("eval loss", func(o **C.gam_tensor) C.int32_t { return C.gamdl_gam_model_eval_loss(m.h, x.ptr(), y.ptr(), attrs.ptr(), o) })
+}
+
+// Search moves z by steps Adam steps that lower target's margin for y on sample(z, y, attrs).
+func (m *Model) Search(target *Model, z, y, attrs *Tensor, steps int, lr, pull float32) (*Tensor, error) {
+	return m.run("latent search", func(o **C.gam_tensor) C.int32_t {
+		return C.gamdl_gam_generator_search(m.h, target.h, z.ptr(), y.ptr(), attrs.ptr(), C.int32_t(steps), C.float(lr), C.float(pull), o)
+	})
+}

@@ -1,0 +1,270 @@
+package bindings
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestZooModelsLoadWithMetadata(t *testing.T) {
+	e := testEngine(t)
+	cases := []struct {
+		desc, file string
+		role       Role
+		kind       string
+		attrs      int
+		embed      bool
+	}{
+		{"conditional VAE", "cvae.pt", RoleGenerator, "vae", 2, false},
+		{"conditional GAN", "cgan.pt", RoleGenerator, "gan", 2, false},
+		{"target CNN", "cnn.pt", RoleClassifier, "", 0, true},
+		{"screen", "screen.pt", RoleClassifier, "", 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			m := ok(e.LoadModel(zooFile(t, c.file), c.role))
+			defer m.Close()
+			md := m.Meta
+			if md.Kind != c.kind || md.NumClasses != 10 || md.ImageShape != [3]int{1, 28, 28} || len(md.AttrNames) != c.attrs || !md.Trainable {
+				t.Fatalf("meta %+v", md)
+			}
+			if c.role == RoleGenerator && md.LatentDim < 1 {
+				t.Fatalf("latent_dim %d", md.LatentDim)
+			}
+			if md.HasEmbed != c.embed {
+				t.Fatalf("has_embed %v", md.HasEmbed)
+			}
+		})
+	}
+}
+
+// sampleBatch draws n images of class y (cycling over classes) from g with z from seed.
+func sampleBatch(t testing.TB, e *Engine, g *Model, n int, seed uint64) []float32 {
+	t.Helper()
+	z := ok(e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim)))
+	defer z.Close()
+	ys := make([]int64, n)
+	for i := range ys {
+		ys[i] = int64(i % g.Meta.NumClasses)
+	}
+	y := ok(e.FromI64(ys, int64(n)))
+	defer y.Close()
+	x := ok(g.Sample(z, y, nil))
+	defer x.Close()
+	return ok(x.F32())
+}
+
+func TestSampleShapeRangeAndSeed(t *testing.T) {
+	e := testEngine(t)
+	for _, f := range []string{"cvae.pt", "cgan.pt"} {
+		t.Run(f, func(t *testing.T) {
+			g := ok(e.LoadModel(zooFile(t, f), RoleGenerator))
+			defer g.Close()
+			z := ok(e.Randn(1, 7, 16, int64(g.Meta.LatentDim)))
+			y := ok(e.FromI64(make([]int64, 16), 16))
+			x := ok(g.Sample(z, y, nil))
+			defer CloseAll(z, y, x)
+			if s := ok(x.Shape()); len(s) != 4 || s[0] != 16 || s[1] != 1 || s[2] != 28 || s[3] != 28 {
+				t.Fatalf("shape %v", s)
+			}
+			for i, v := range ok(x.F32()) {
+				if !(v >= 0 && v <= 1) {
+					t.Fatalf("value %d = %v outside [0,1]", i, v)
+				}
+			}
+			a, b, c := sampleBatch(t, e, g, 8, 42), sampleBatch(t, e, g, 8, 42), sampleBatch(t, e, g, 8, 43)
+			if maxDiff(a, b) != 0 {
+				t.Fatalf("same seed differs by %v", maxDiff(a, b))
+			}
+			if maxDiff(a, c) == 0 {
+				t.Fatal("different seeds gave the same images")
+			}
+		})
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	m := 0.0
+	for i := range a {
+		m = math.Max(m, math.Abs(float64(a[i]-b[i])))
+	}
+	return m
+}
+
+// fixedBatch is a deterministic batch of n images with labels and zero attrs.
+func fixedBatch(t testing.TB, e *Engine, n int, attrs int) (x, y, a *Tensor) {
+	t.Helper()
+	px := make([]float32, n*28*28)
+	ys := make([]int64, n)
+	for i := 0; i < n; i++ {
+		ys[i] = int64(i % 10)
+		for p := 0; p < 28*28; p++ {
+			// class-dependent stripes, so there is something to learn
+			if (p/28+p%28*int(ys[i]+1))%(int(ys[i])+3) == 0 {
+				px[i*784+p] = 0.9
+			}
+		}
+	}
+	x = ok(e.FromF32(px, int64(n), 1, 28, 28))
+	y = ok(e.FromI64(ys, int64(n)))
+	if attrs > 0 {
+		a = ok(e.FromF32(make([]float32, n*attrs), int64(n), int64(attrs)))
+	}
+	return
+}
+
+func TestTrainingStepsLowerLoss(t *testing.T) {
+	e := testEngine(t)
+	noErr(t, e.Seed(1))
+	const steps = 25
+	cases := []struct {
+		desc, file string
+		role       Role
+		step       func(tr *Trainer, g *Model, x, y, a *Tensor, i int) float32
+	}{
+		{"vae loss", "cvae.pt", RoleGenerator, func(tr *Trainer, g *Model, x, y, a *Tensor, i int) float32 {
+			return ok(tr.StepVAE(x, y, a))
+		}},
+		{"gan discriminator loss", "cgan.pt", RoleGenerator, func(tr *Trainer, g *Model, x, y, a *Tensor, i int) float32 {
+			z := ok(e.Randn(1, uint64(i), int64(x.Len()), int64(g.Meta.LatentDim)))
+			defer z.Close()
+			d, gl, err := tr.StepGAN(x, z, y, a)
+			if err != nil || math.IsNaN(float64(gl)) {
+				t.Fatalf("gan step: %v g_loss %v", err, gl)
+			}
+			return d
+		}},
+		{"classifier cross-entropy", "cnn.pt", RoleClassifier, func(tr *Trainer, g *Model, x, y, a *Tensor, i int) float32 {
+			return ok(tr.StepClassifier(x, y, nil, nil))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			g := ok(e.LoadModel(zooFile(t, c.file), c.role))
+			defer g.Close()
+			tr := ok(g.NewTrainer(1e-3, 1e-3))
+			defer tr.Close()
+			x, y, a := fixedBatch(t, e, 32, len(g.Meta.AttrNames))
+			defer CloseAll(x, y, a)
+			first := c.step(tr, g, x, y, a, 0)
+			var last float32
+			for i := 1; i < steps; i++ {
+				last = c.step(tr, g, x, y, a, i)
+			}
+			if !(last < first) {
+				t.Fatalf("loss did not fall: %v -> %v", first, last)
+			}
+		})
+	}
+}
+
+func TestClassWeightsChangeTheLoss(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cnn.pt"), RoleClassifier))
+	defer g.Close()
+	x, y, _ := fixedBatch(t, e, 20, 0)
+	defer CloseAll(x, y)
+	losses := ok(g.EvalLoss(x, y, nil))
+	defer losses.Close()
+	per := ok(losses.F32())
+	w := make([]float32, 10)
+	w[3] = 1 // only class 3 counts
+	cw := ok(e.FromF32(w, 10))
+	defer cw.Close()
+	tr := ok(g.NewTrainer(1e-9, 0))
+	defer tr.Close()
+	got := ok(tr.StepClassifier(x, y, cw, nil))
+	want := (per[3] + per[13]) / 2 // labels are i%10
+	if math.Abs(float64(got-want)) > 1e-4 {
+		t.Fatalf("weighted loss %v, want %v", got, want)
+	}
+}
+
+func TestSaveAndReloadGivesSameOutputs(t *testing.T) {
+	e := testEngine(t)
+	dir := t.TempDir()
+	for _, f := range []string{"cvae.pt", "cgan.pt"} {
+		t.Run(f, func(t *testing.T) {
+			g := ok(e.LoadModel(zooFile(t, f), RoleGenerator))
+			defer g.Close()
+			// train a little so the saved weights differ from the exported ones
+			tr := ok(g.NewTrainer(1e-3, 1e-3))
+			x, y, a := fixedBatch(t, e, 16, len(g.Meta.AttrNames))
+			z := ok(e.Randn(1, 3, 16, int64(g.Meta.LatentDim)))
+			for i := 0; i < 3; i++ {
+				if g.Meta.Kind == "vae" {
+					ok(tr.StepVAE(x, y, a))
+				} else {
+					_, _, err := tr.StepGAN(x, z, y, a)
+					noErr(t, err)
+				}
+			}
+			tr.Close()
+			CloseAll(x, y, a, z)
+			before := sampleBatch(t, e, g, 6, 9)
+			p := filepath.Join(dir, "saved_"+f)
+			noErr(t, g.Save(p))
+			h := ok(e.LoadModel(p, RoleGenerator))
+			defer h.Close()
+			if d := maxDiff(before, sampleBatch(t, e, h, 6, 9)); d != 0 {
+				t.Fatalf("reloaded model differs by %v", d)
+			}
+			if d := maxDiff(before, sampleBatch(t, e, ok(e.LoadModel(zooFile(t, f), RoleGenerator)), 6, 9)); d == 0 {
+				t.Fatal("training changed nothing: the test cannot tell a save from a no-op")
+			}
+		})
+	}
+}
+
+func TestBadModelsAreRefused(t *testing.T) {
+	e := testEngine(t)
+	junk := filepath.Join(t.TempDir(), "junk.pt")
+	if err := os.WriteFile(junk, []byte("not a zip file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		desc, path string
+		role       Role
+		want       []string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "nope.pt"), RoleGenerator, []string{"nope.pt", "no such file"}},
+		{"not TorchScript", junk, RoleGenerator, []string{"junk.pt", "not a TorchScript file"}},
+		{"fixture not TorchScript", fixtureFile(t, "not_torchscript.pt"), RoleClassifier, []string{"not a TorchScript file"}},
+		{"no sample", fixtureFile(t, "no_sample.pt"), RoleGenerator, []string{"missing method `sample`", "sample(z: Tensor"}},
+		{"no confidence", fixtureFile(t, "no_confidence.pt"), RoleGenerator, []string{"missing method `confidence`", "confidence(x: Tensor"}},
+		{"wrong contract", fixtureFile(t, "wrong_contract.pt"), RoleGenerator, []string{"gam_contract", "gam.generator/v9", "expected \"gam.generator/v1\""}},
+		{"wrong argument count", fixtureFile(t, "sample_argcount.pt"), RoleGenerator, []string{"`sample` takes 2 arguments, expected 3"}},
+		{"wrong sample shape", fixtureFile(t, "sample_shape.pt"), RoleGenerator, []string{"probe call returned shape [2, 1, 14, 14]", "expected [2, 1, 28, 28]"}},
+		{"classifier wrong class count", fixtureFile(t, "classifier_wrong_classes.pt"), RoleClassifier, []string{"[2, 5]", "expected [2, 10]"}},
+		{"generator loaded as classifier", zooFile(t, "cvae.pt"), RoleClassifier, []string{"gam_contract", "expected \"gam.classifier/v1\""}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			m, err := e.LoadModel(c.path, c.role)
+			if err == nil {
+				m.Close()
+				t.Fatal("loaded a bad model")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestModelsWithoutTrainingMembersAreUsedAsGiven(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(fixtureFile(t, "frozen_gen.pt"), RoleGenerator))
+	defer g.Close()
+	if g.Meta.Trainable {
+		t.Fatal("frozen generator reported trainable")
+	}
+	if _, err := g.NewTrainer(1e-3, 1e-3); err == nil || !strings.Contains(err.Error(), "used as it comes") {
+		t.Fatalf("trainer on a frozen model: %v", err)
+	}
+	sampleBatch(t, e, g, 4, 1)
+}

@@ -1,0 +1,169 @@
+// Inference through a loaded model's contract methods, the hardness search, and saving.
+#include "model.h"
+
+namespace gam {
+
+at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args) {
+  c10::IValue r = g->m.get_method(name)(std::move(args));
+  if (!r.isTensor())
+    throw Error(GAM_ERR_CONTRACT, "model " + g->path + ": method `" + name + "` returned " + r.tagKind() + ", expected Tensor");
+  return r.toTensor();
+}
+
+int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what) {
+  const auto &s = g->meta.image_shape;
+  if (x.dim() != 4 || x.size(1) != s[0] || x.size(2) != s[1] || x.size(3) != s[2])
+    throw Error(GAM_ERR_INVALID, std::string(what) + " must be [N, " + std::to_string(s[0]) + ", " +
+                                     std::to_string(s[1]) + ", " + std::to_string(s[2]) + "]");
+  if (x.scalar_type() != torch::kFloat32) throw Error(GAM_ERR_INVALID, std::string(what) + " must be float32");
+  return x.size(0);
+}
+
+void check_labels(const gam_model *g, const at::Tensor &y, int64_t n) {
+  if (y.dim() != 1 || y.size(0) != n)
+    throw Error(GAM_ERR_INVALID, "y must be [" + std::to_string(n) + "] int64");
+  if (y.scalar_type() != torch::kInt64) throw Error(GAM_ERR_INVALID, "y must be int64");
+  if (n > 0) {
+    int64_t lo = y.min().item<int64_t>(), hi = y.max().item<int64_t>();
+    if (lo < 0 || hi >= g->meta.num_classes)
+      throw Error(GAM_ERR_INVALID, "y holds labels outside [0, " + std::to_string(g->meta.num_classes) + ")");
+  }
+}
+
+static int64_t num_attrs(const gam_model *g) {
+  const char *s = g->meta.attr_names;
+  if (!*s) return 0;
+  return 1 + std::count(s, s + std::strlen(s), ',');
+}
+
+at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c10::Device dev) {
+  int64_t na = g->meta.role == GAM_ROLE_GENERATOR ? num_attrs(g) : 0;
+  if (a == nullptr) return torch::zeros({n, na}, torch::dtype(torch::kFloat32).device(dev));
+  const at::Tensor &t = a->t;
+  if (t.dim() != 2 || t.size(0) != n || t.size(1) != na)
+    throw Error(GAM_ERR_INVALID, "attrs must be [" + std::to_string(n) + ", " + std::to_string(na) + "] float32 (one column per attr_names entry)");
+  return t;
+}
+
+static at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
+  const at::Tensor &t = tensor_of(z, "z");
+  if (t.dim() != 2 || t.size(1) != g->meta.latent_dim || t.scalar_type() != torch::kFloat32)
+    throw Error(GAM_ERR_INVALID, "z must be [N, " + std::to_string(g->meta.latent_dim) + "] float32");
+  return t;
+}
+
+static void need_role(const gam_model *g, int32_t role, const char *op) {
+  need(g, "model");
+  if (g->meta.role != role)
+    throw Error(GAM_ERR_INVALID, std::string(op) + " needs a " + (role == GAM_ROLE_GENERATOR ? "generator" : "classifier") +
+                                     ", " + g->path + " is not one");
+}
+
+}  // namespace gam
+
+using gam::Error;
+
+GAM_EXPORT int32_t gam_generator_sample(gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *attrs,
+                                        gam_tensor **out) {
+  return gam::guard([&] {
+    gam::need_role(g, GAM_ROLE_GENERATOR, "sample");
+    gam::need(out, "out");
+    *out = nullptr;
+    at::Tensor zt = gam::check_z(g, z);
+    const at::Tensor &yt = gam::tensor_of(y, "y");
+    gam::check_labels(g, yt, zt.size(0));
+    at::Tensor a = gam::attrs_or_zeros(g, attrs, zt.size(0), zt.device());
+    torch::NoGradGuard ng;
+    *out = gam::wrap(gam::call_tensor(g, "sample", {zt, yt, a}));
+  });
+}
+
+GAM_EXPORT int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, const gam_tensor *y,
+                                            const gam_tensor *attrs, gam_tensor **out) {
+  return gam::guard([&] {
+    gam::need_role(g, GAM_ROLE_GENERATOR, "confidence");
+    gam::need(out, "out");
+    *out = nullptr;
+    const at::Tensor &xt = gam::tensor_of(x, "x");
+    int64_t n = gam::check_images(g, xt, "x");
+    const at::Tensor &yt = gam::tensor_of(y, "y");
+    gam::check_labels(g, yt, n);
+    at::Tensor a = gam::attrs_or_zeros(g, attrs, n, xt.device());
+    torch::NoGradGuard ng;
+    *out = gam::wrap(gam::call_tensor(g, "confidence", {xt, yt, a}));
+  });
+}
+
+GAM_EXPORT int32_t gam_classifier_forward(gam_model *c, const gam_tensor *x, gam_tensor **out) {
+  return gam::guard([&] {
+    gam::need_role(c, GAM_ROLE_CLASSIFIER, "forward");
+    gam::need(out, "out");
+    *out = nullptr;
+    const at::Tensor &xt = gam::tensor_of(x, "x");
+    gam::check_images(c, xt, "x");
+    torch::NoGradGuard ng;
+    *out = gam::wrap(gam::call_tensor(c, "forward", {xt}));
+  });
+}
+
+GAM_EXPORT int32_t gam_classifier_embed(gam_model *c, const gam_tensor *x, gam_tensor **out) {
+  return gam::guard([&] {
+    gam::need_role(c, GAM_ROLE_CLASSIFIER, "embed");
+    gam::need(out, "out");
+    *out = nullptr;
+    if (!c->meta.has_embed) throw Error(GAM_ERR_CONTRACT, "model " + c->path + " has no method `embed`");
+    const at::Tensor &xt = gam::tensor_of(x, "x");
+    gam::check_images(c, xt, "x");
+    torch::NoGradGuard ng;
+    *out = gam::wrap(gam::call_tensor(c, "embed", {xt}));
+  });
+}
+
+GAM_EXPORT int32_t gam_generator_search(gam_model *g, gam_model *target, const gam_tensor *z, const gam_tensor *y,
+                                        const gam_tensor *attrs, int32_t steps, float lr, float pull, gam_tensor **out) {
+  return gam::guard([&] {
+    gam::need_role(g, GAM_ROLE_GENERATOR, "search");
+    gam::need_role(target, GAM_ROLE_CLASSIFIER, "search target");
+    gam::need(out, "out");
+    *out = nullptr;
+    if (steps < 0 || !(lr > 0) || pull < 0) throw Error(GAM_ERR_INVALID, "search: steps >= 0, lr > 0 and pull >= 0 required");
+    at::Tensor z0 = gam::check_z(g, z).detach();
+    const at::Tensor &yt = gam::tensor_of(y, "y");
+    gam::check_labels(g, yt, z0.size(0));
+    gam::check_labels(target, yt, z0.size(0));
+    at::Tensor a = gam::attrs_or_zeros(g, attrs, z0.size(0), z0.device());
+    at::Tensor zv = z0.clone().requires_grad_(true);
+    torch::optim::Adam opt(std::vector<at::Tensor>{zv}, torch::optim::AdamOptions(lr));
+    at::Tensor yi = yt.unsqueeze(1);
+    for (int32_t s = 0; s < steps; s++) {
+      at::Tensor x = gam::call_tensor(g, "sample", {zv, yt, a});
+      at::Tensor logits = gam::call_tensor(target, "forward", {x});
+      at::Tensor own = logits.gather(1, yi).squeeze(1);
+      at::Tensor other = logits.scatter(1, yi, -1e9).amax(1);
+      // Push toward the boundary but not across it: a margin at or below zero adds no loss.
+      at::Tensor loss = (own - other).clamp_min(0).mean() + pull * (zv - z0).pow(2).sum(1).mean();
+      // Only z's gradient: the models' own parameters must not collect gradients here.
+      at::Tensor grad = torch::autograd::grad({loss}, {zv})[0];
+      opt.zero_grad();
+      zv.mutable_grad() = grad;
+      opt.step();
+    }
+    *out = gam::wrap(zv.detach().clone());
+  });
+}
+
+GAM_EXPORT int32_t gam_model_save(gam_model *m, const char *path) {
+  return gam::guard([&] {
+    gam::need(m, "model");
+    std::string p = gam::need(path, "path");
+    try {
+      m->m.save(p);
+    } catch (const c10::Error &e) {
+      throw Error(GAM_ERR_IO, "save " + p + ": " + e.what_without_backtrace());
+    }
+  });
+}
+
+GAM_EXPORT int32_t gam_model_set_train(gam_model *m, int32_t on) {
+  return gam::guard([&] { gam::need(m, "model")->m.train(on != 0); });
+}

@@ -1,0 +1,26 @@
+// The model handle and the calls into its TorchScript methods, shared by model.cpp and train.cpp.
+#pragma once
+
+#include <string>
+
+#include "internal.h"
+
+struct gam_model {
+  torch::jit::Module m;
+  gam_model_meta meta;
+  std::string path;
+};
+
+namespace gam {
+
+// Runs method `name` with args and returns its Tensor result, naming the model on failure.
+at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args);
+
+// Checks images [N,C,H,W] against the model's image_shape and returns N.
+int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);
+// Checks labels [n] int64 in [0, num_classes).
+void check_labels(const gam_model *g, const at::Tensor &y, int64_t n);
+// attrs [n, A] float32, or zeros when a is NULL.
+at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c10::Device dev);
+
+}  // namespace gam
