@@ -1,0 +1,46 @@
+"""The zoo's target classifier (model contract v1, "gam.classifier/v1").
+
+(conv3 -> ReLU -> maxpool2) x 2 -> fc -> ReLU -> fc, 16/32 channels and fc128 by default:
+the CNN of shared/EFFICACY_NOTES.md. Input: [N, C, H, W] float32 in [0, 1], used as is.
+"""
+from typing import List, Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class CNN(nn.Module):
+    # Contract attributes (typed so TorchScript keeps them as readable attributes).
+    gam_contract: str
+    num_classes: int
+    image_shape: List[int]
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        image_shape: Sequence[int] = (1, 28, 28),
+        widths: Sequence[int] = (16, 32, 128),  # conv1 channels, conv2 channels, fc features
+    ):
+        super().__init__()
+        self.gam_contract = "gam.classifier/v1"
+        self.num_classes = int(num_classes)
+        self.image_shape = [int(d) for d in image_shape]
+        c, h, w = self.image_shape
+        c1, c2, fc = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        # Two 2x2 pools floor H and W to H//4, W//4 (28x28 -> 7x7).
+        self.fc = nn.Sequential(nn.Linear(c2 * (h // 4) * (w // 4), fc), nn.ReLU())
+        self.head = nn.Linear(fc, self.num_classes)
+
+    @torch.jit.export
+    def embed(self, x: Tensor) -> Tensor:
+        """[N, C, H, W] -> [N, fc] penultimate features (after the ReLU), for duplicate and
+        off-domain checks."""
+        return self.fc(self.features(x).flatten(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """[N, C, H, W] in [0, 1] -> [N, num_classes] logits."""
+        return self.head(self.embed(x))
