@@ -1,0 +1,85 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+)
+
+// PlanFormat is the version string of the plan JSON that `gam-native generate` reads.
+const PlanFormat = "gam.plan/v1"
+
+// Plan is one round's generation plan together with the figures it was derived from.
+type Plan struct {
+	Format      string       `json:"format"`
+	Budget      int          `json:"budget"`
+	Temperature float64      `json:"temperature"`
+	Floor       int          `json:"floor"`
+	Cap         int          `json:"cap"`
+	Summary     Summary      `json:"summary"`
+	Classes     []Difficulty `json:"class_difficulty"`
+	Segments    []Difficulty `json:"segment_difficulty,omitempty"`
+	// Targets holds the targets that received images, most images first.
+	Targets []Target `json:"targets"`
+}
+
+// BuildPlan scores difficulty, makes targets and splits cfg.Budget over them. learner may be nil
+// (first round); otherwise its log weights tilt the split: softmax(difficulty/T + logweight).
+func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	classes, segments := ScoreDifficulty(m, cfg.Weights)
+	targets := TargetsFrom(m, classes, segments, cfg.SeverityThreshold)
+	logits := make([]float64, len(targets))
+	for i, t := range targets {
+		logits[i] = t.Difficulty/cfg.Temperature + learner.LogWeight(t.ID)
+	}
+	if cfg.MaxTargets > 0 && len(targets) > cfg.MaxTargets {
+		targets, logits = hardest(targets, logits, cfg.MaxTargets)
+	}
+	counts, err := allocateLogits(cfg.Budget, logits, cfg.Floor, cfg.Cap)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	p := &Plan{Format: PlanFormat, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
+		Summary: m.Summary, Classes: classes, Segments: segments}
+	for i := range targets {
+		targets[i].Count = counts[i]
+		if counts[i] > 0 {
+			p.Targets = append(p.Targets, targets[i])
+		}
+	}
+	sort.SliceStable(p.Targets, func(a, b int) bool {
+		if p.Targets[a].Count != p.Targets[b].Count {
+			return p.Targets[a].Count > p.Targets[b].Count
+		}
+		return p.Targets[a].Difficulty > p.Targets[b].Difficulty
+	})
+	return p, nil
+}
+
+// hardest keeps the n targets with the largest logits, in their original order.
+func hardest(targets []Target, logits []float64, n int) ([]Target, []float64) {
+	idx := make([]int, len(targets))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	keep := idx[:n]
+	sort.Ints(keep)
+	t2, l2 := make([]Target, n), make([]float64, n)
+	for i, j := range keep {
+		t2[i], l2[i] = targets[j], logits[j]
+	}
+	return t2, l2
+}
+
+// Count returns the images planned for a target ID (0 when it got none).
+func (p *Plan) Count(id string) int {
+	for _, t := range p.Targets {
+		if t.ID == id {
+			return t.Count
+		}
+	}
+	return 0
+}
