@@ -197,7 +197,9 @@ func (m *Model) Embed(x *Tensor) (*Tensor, error) {
 
 // EvalLoss returns the per-sample loss without a step ([N]).
 func (m *Model) EvalLoss(x, y, attrs *Tensor) (*Tensor, error) {
-	return m.run("eval loss", func(o **C.gam_tensor) C.int32_t { return C.gamdl_gam_model_eval_loss(m.h, x.ptr(), y.ptr(), attrs.ptr(), o) })
+	return m.run("eval loss", func(o **C.gam_tensor) C.int32_t {
+		return C.gamdl_gam_model_eval_loss(m.h, x.ptr(), y.ptr(), attrs.ptr(), o)
+	})
 }
 
 // Search moves z by steps Adam steps that lower target's margin for y on sample(z, y, attrs).

@@ -238,6 +238,8 @@ func TestBadModelsAreRefused(t *testing.T) {
 		{"wrong argument count", fixtureFile(t, "sample_argcount.pt"), RoleGenerator, []string{"`sample` takes 2 arguments, expected 3"}},
 		{"wrong sample shape", fixtureFile(t, "sample_shape.pt"), RoleGenerator, []string{"probe call returned shape [2, 1, 14, 14]", "expected [2, 1, 28, 28]"}},
 		{"classifier wrong class count", fixtureFile(t, "classifier_wrong_classes.pt"), RoleClassifier, []string{"[2, 5]", "expected [2, 10]"}},
+		{"mistyped attribute", fixtureFile(t, "wrong_attr_type.pt"), RoleGenerator, []string{"attribute `num_classes` must be int"}},
+		{"state_dict instead of a module", fixtureFile(t, "state_dict.pt"), RoleGenerator, []string{"not a TorchScript file"}},
 		{"generator loaded as classifier", zooFile(t, "cvae.pt"), RoleClassifier, []string{"gam_contract", "expected \"gam.classifier/v1\""}},
 	}
 	for _, c := range cases {

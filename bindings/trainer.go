@@ -42,7 +42,9 @@ func (t *Trainer) StepVAE(x, y, attrs *Tensor) (float32, error) {
 // StepGAN takes one discriminator and one generator step.
 func (t *Trainer) StepGAN(x, z, y, attrs *Tensor) (dLoss, gLoss float32, err error) {
 	var d, g C.float
-	err = t.m.e.call("gan step", func() C.int32_t { return C.gamdl_gam_trainer_step_gan(t.h, x.ptr(), z.ptr(), y.ptr(), attrs.ptr(), &d, &g) })
+	err = t.m.e.call("gan step", func() C.int32_t {
+		return C.gamdl_gam_trainer_step_gan(t.h, x.ptr(), z.ptr(), y.ptr(), attrs.ptr(), &d, &g)
+	})
 	return float32(d), float32(g), err
 }
 

@@ -1,0 +1,52 @@
+package bindings
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// RSS is this process's resident memory in bytes (Linux /proc/self/statm), 0 when unknown.
+func RSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
+// Cycle loads the generator at path, samples n images from it and closes everything: one
+// round of the load/sample/close soak that looks for leaks across the boundary.
+func (e *Engine) Cycle(path string, n int, seed uint64) error {
+	g, err := e.LoadModel(path, RoleGenerator)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	z, err := e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim))
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	ys := make([]int64, n)
+	y, err := e.FromI64(ys, int64(n))
+	if err != nil {
+		return err
+	}
+	defer y.Close()
+	x, err := g.Sample(z, y, nil)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	_, err = x.F32()
+	return err
+}

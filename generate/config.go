@@ -1,0 +1,69 @@
+// Package generate is the Generative Augmentation Module's pipeline: for each planned target it
+// samples images from the generator (class, conditions, optional hardness search in latent
+// space), scores their generation confidence, screens them with a light classifier, drops
+// near-duplicates, routes a borderline band to human review and hands on the accepted ones.
+package generate
+
+import "fmt"
+
+// Config holds the pipeline's knobs (the [generate] table of a job file).
+type Config struct {
+	// BatchSize is the images per engine call; 0 lets the caller's memory budget choose.
+	BatchSize int `toml:"batch_size"`
+	// Temperature scales the latent draw: below 1 gives typical images, above 1 more varied ones.
+	Temperature float32 `toml:"temperature"`
+	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
+	ProbThreshold float32 `toml:"prob_threshold"`
+	// ConfThreshold: the generation confidence, as a percentile of the same score on real
+	// training images of the class, must reach it (0.05: as plausible as the least plausible 5%).
+	ConfThreshold float32 `toml:"conf_threshold"`
+	// ReviewBand: images whose screen probability is in [ProbThreshold, ProbThreshold+ReviewBand)
+	// go to the review queue instead of being accepted. 0 turns review off.
+	ReviewBand float32 `toml:"review_band"`
+	// MaxAttempts caps the images tried per target at MaxAttempts x its quota.
+	MaxAttempts float64 `toml:"max_attempts"`
+	// SearchSteps is the number of latent search steps at hardness 1 (scaled by each target's
+	// hardness); 0 turns the search off. SearchLR and SearchPull are its step size and the pull
+	// back toward the prior draw.
+	SearchSteps int     `toml:"search_steps"`
+	SearchLR    float32 `toml:"search_lr"`
+	SearchPull  float32 `toml:"search_pull"`
+	// DupThreshold is the cosine similarity (screen embeddings, or pixels without embed) above
+	// which an image is a near-duplicate of a training image or of an accepted one.
+	DupThreshold float32 `toml:"dup_threshold"`
+	// QueueDepth is the number of batches each stage may run ahead of the next.
+	QueueDepth int `toml:"queue_depth"`
+}
+
+// DefaultConfig is what a job gets when it sets nothing.
+func DefaultConfig() Config {
+	return Config{BatchSize: 256, Temperature: 1, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
+		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.995, QueueDepth: 2}
+}
+
+// Validate names the first field out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchSize < 0:
+		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
+	case !(c.Temperature > 0):
+		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
+	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
+		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
+	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):
+		return fmt.Errorf("generate.conf_threshold = %v: want a value in [0, 1]", c.ConfThreshold)
+	case !(c.ReviewBand >= 0 && c.ProbThreshold+c.ReviewBand <= 1):
+		return fmt.Errorf("generate.review_band = %v: want >= 0 with prob_threshold + review_band <= 1", c.ReviewBand)
+	case !(c.MaxAttempts >= 1):
+		return fmt.Errorf("generate.max_attempts = %v: want >= 1", c.MaxAttempts)
+	case c.SearchSteps < 0:
+		return fmt.Errorf("generate.search_steps = %d: want >= 0", c.SearchSteps)
+	case c.SearchSteps > 0 && !(c.SearchLR > 0):
+		return fmt.Errorf("generate.search_lr = %v: want > 0", c.SearchLR)
+	case !(c.DupThreshold > 0 && c.DupThreshold <= 1):
+		return fmt.Errorf("generate.dup_threshold = %v: want a value in (0, 1]", c.DupThreshold)
+	case c.QueueDepth < 0:
+		return fmt.Errorf("generate.queue_depth = %d: want >= 0", c.QueueDepth)
+	}
+	return nil
+}

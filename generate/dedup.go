@@ -1,0 +1,111 @@
+package generate
+
+import (
+	"math"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+)
+
+// Dedup finds near-duplicates by cosine similarity of the screen's embeddings (or of raw pixels
+// when the screen has no embed), against a sample of training images of the same class and the
+// images already accepted.
+type Dedup struct {
+	Threshold float32
+	seen      map[int][][]float32 // per class, unit vectors
+}
+
+// NewDedup embeds up to perClass training images per class of ds.
+func NewDedup(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, perClass int, threshold float32) (*Dedup, error) {
+	d := &Dedup{Threshold: threshold, seen: map[int][][]float32{}}
+	counts := map[int]int{}
+	var idx []int
+	for i, y := range ds.Labels {
+		if counts[int(y)] < perClass {
+			counts[int(y)]++
+			idx = append(idx, i)
+		}
+	}
+	const chunk = 512
+	sz := ds.ImageSize()
+	for lo := 0; lo < len(idx); lo += chunk {
+		part := idx[lo:min(lo+chunk, len(idx))]
+		px := make([]float32, len(part)*sz)
+		for j, i := range part {
+			copy(px[j*sz:], ds.Image(i))
+		}
+		vecs, err := embed(e, screen, px, len(part), ds.C, ds.H, ds.W)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range part {
+			d.add(int(ds.Labels[i]), vecs[j])
+		}
+	}
+	return d, nil
+}
+
+// embed returns unit vectors for n images: screen embeddings when it has embed, else pixels.
+func embed(e *bindings.Engine, screen *bindings.Model, px []float32, n, c, h, w int) ([][]float32, error) {
+	var flat []float32
+	dim := c * h * w
+	if screen != nil && screen.Meta.HasEmbed {
+		x, err := e.FromF32(px, int64(n), int64(c), int64(h), int64(w))
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		et, err := screen.Embed(x)
+		if err != nil {
+			return nil, err
+		}
+		defer et.Close()
+		if flat, err = et.F32(); err != nil {
+			return nil, err
+		}
+		dim = len(flat) / max(n, 1)
+	} else {
+		flat = px
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = unit(flat[i*dim : (i+1)*dim])
+	}
+	return out, nil
+}
+
+func unit(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	u := make([]float32, len(v))
+	if s == 0 {
+		return u
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i, x := range v {
+		u[i] = x * inv
+	}
+	return u
+}
+
+func (d *Dedup) add(cls int, v []float32) { d.seen[cls] = append(d.seen[cls], v) }
+
+// Check reports whether v duplicates something seen in class cls; if not, v is remembered.
+func (d *Dedup) Check(cls int, v []float32) bool {
+	if d == nil {
+		return false
+	}
+	for _, s := range d.seen[cls] {
+		var dot float32
+		for i := range s {
+			dot += s[i] * v[i]
+		}
+		if dot > d.Threshold {
+			return true
+		}
+	}
+	d.add(cls, v)
+	return false
+}

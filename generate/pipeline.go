@@ -1,0 +1,470 @@
+package generate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// Rejection reasons, counted per target.
+const (
+	ReasonNaN        = "nan"
+	ReasonLabel      = "label"
+	ReasonProb       = "prob"
+	ReasonConfidence = "confidence"
+	ReasonDuplicate  = "duplicate"
+)
+
+var verdictReason = map[int64]string{1: ReasonNaN, 2: ReasonLabel, 3: ReasonProb, 4: ReasonConfidence}
+
+// Models are the engine models a run of the pipeline uses. Target may be nil (no hardness
+// search and no margin measurement).
+type Models struct {
+	Generator     *bindings.Model
+	GeneratorName string // for provenance, e.g. "zoo:cvae" or a file path
+	Screen        *bindings.Model
+	Target        *bindings.Model
+}
+
+// Candidate is an image that passed (or is pending) with everything its record needs.
+type Candidate struct {
+	Target     *plan.Target
+	Pixels     []float32 // C*H*W
+	Attrs      map[string]float32
+	Conditions map[string]string // condition -> data.ByGenerator / data.ByNative
+	Confidence float32           // calibrated percentile
+	ScreenProb float32
+	Margin     float32 // target classifier's margin (NaN when not measured)
+	Seed       uint64  // the batch seed that made it
+	Seq        int     // its order among its target's candidates
+}
+
+// Sink receives candidates in a deterministic order: per target, in the order they were made.
+type Sink interface {
+	Accept(c *Candidate) error
+	Pend(c *Candidate) error
+}
+
+// TargetResult is what happened to one target.
+type TargetResult struct {
+	ID         string         `json:"id"`
+	Quota      int            `json:"quota"`
+	Accepted   int            `json:"accepted"`
+	Pending    int            `json:"pending"`
+	Attempts   int            `json:"attempts"`
+	Rejected   map[string]int `json:"rejected"`
+	Shortfall  int            `json:"shortfall"`
+	MeanMargin float64        `json:"mean_margin"`
+	Seconds    float64        `json:"seconds"`
+}
+
+// Result sums a pipeline run.
+type Result struct {
+	Targets  []TargetResult `json:"targets"`
+	Accepted int            `json:"accepted"`
+	Pending  int            `json:"pending"`
+	Attempts int            `json:"attempts"`
+	Seconds  float64        `json:"seconds"`
+	// StageSeconds is the busy time of each stage (sample, score+screen, sink).
+	StageSeconds map[string]float64 `json:"stage_seconds"`
+}
+
+// Options are a run's fixed inputs besides the models.
+type Options struct {
+	Config      Config
+	Seed        uint64
+	Round       int
+	Calibration *Calibration
+	Dedup       *Dedup
+}
+
+type batch struct {
+	ti, seq int
+	n       int
+	seed    uint64
+	x, y, a *bindings.Tensor
+	sev     []float32 // per image severity of the target's condition (nil: none)
+	condBy  string
+	// filled by the score stage
+	verdict  []int64
+	prob     []float32
+	conf     []float32
+	margin   []float32
+	accepted []int64
+	pixels   []float32 // accepted rows
+	vecs     [][]float32
+	err      error
+}
+
+func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a) }
+
+// batchSeed derives the seed of batch seq of target id, so that a target's images do not
+// depend on which other targets a plan has.
+func batchSeed(seed uint64, round int, id string, seq int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d/%s/%d", seed, round, id, seq)
+	return h.Sum64()
+}
+
+// Run generates, scores and screens images for targets (their Count is the quota) and hands the
+// accepted and pending ones to sink. Stages run concurrently with bounded queues.
+func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Target, o Options, sink Sink) (*Result, error) {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultConfig().BatchSize
+	}
+	g := m.Generator
+	if g == nil || m.Screen == nil {
+		return nil, errors.New("generate: a generator and a screen are required")
+	}
+	if m.Screen.Meta.NumClasses != g.Meta.NumClasses {
+		return nil, fmt.Errorf("generate: screen has %d classes, generator %d", m.Screen.Meta.NumClasses, g.Meta.NumClasses)
+	}
+	for _, t := range targets {
+		if t.Class < 0 || t.Class >= g.Meta.NumClasses {
+			return nil, fmt.Errorf("generate: target %q: class %d outside the generator's %d classes", t.ID, t.Class, g.Meta.NumClasses)
+		}
+		if t.Condition != "" && data.AttrIndex(t.Condition) < 0 {
+			return nil, fmt.Errorf("generate: target %q: unknown condition %q", t.ID, t.Condition)
+		}
+	}
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make([]atomic.Bool, len(targets))
+	need := make([]int, len(targets))
+	total := 0
+	for i, t := range targets {
+		need[i] = t.Count
+		if need[i] <= 0 {
+			done[i].Store(true)
+		}
+		total += max(need[i], 0)
+	}
+	var busy [3]atomic.Int64
+	sampled := make(chan *batch, cfg.QueueDepth)
+	screened := make(chan *batch, cfg.QueueDepth)
+	go func() {
+		defer close(sampled)
+		t0 := time.Now()
+		for ti := range targets {
+			limit := int(math.Ceil(cfg.MaxAttempts * float64(max(need[ti], 0))))
+			for seq, made := 0, 0; made < limit && !done[ti].Load(); seq++ {
+				n := min(cfg.BatchSize, limit-made)
+				b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
+				busy[0].Add(int64(time.Since(t0)))
+				select {
+				case sampled <- b:
+				case <-ctx.Done():
+					b.close()
+					return
+				}
+				t0 = time.Now()
+				if b.err != nil {
+					return
+				}
+				made += n
+			}
+		}
+	}()
+	go func() {
+		defer close(screened)
+		for b := range sampled {
+			if ctx.Err() != nil { // draining after a failure: free the handles
+				b.close()
+				continue
+			}
+			t0 := time.Now()
+			if b.err == nil {
+				b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, b)
+			}
+			b.close()
+			busy[1].Add(int64(time.Since(t0)))
+			select {
+			case screened <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	res := &Result{Targets: make([]TargetResult, len(targets))}
+	for i, t := range targets {
+		res.Targets[i] = TargetResult{ID: t.ID, Quota: t.Count, Rejected: map[string]int{}}
+	}
+	bar := progress.New(total, "generate")
+	defer bar.Done()
+	margins := make([][]float64, len(targets))
+	seqs := make([]int, len(targets))
+	var firstErr error
+	for b := range screened {
+		t0 := time.Now()
+		if b.err != nil {
+			if firstErr == nil {
+				firstErr = b.err
+			}
+			cancel()
+			continue
+		}
+		ti := b.ti
+		tr := &res.Targets[ti]
+		if done[ti].Load() || firstErr != nil {
+			continue // a batch made before the quota was met: surplus, not an attempt
+		}
+		tr.Attempts += b.n
+		for _, v := range b.verdict {
+			if r, ok := verdictReason[v]; ok {
+				tr.Rejected[r]++
+			}
+		}
+		sz := g.Meta.Pixels()
+		for j, row := range b.accepted {
+			if done[ti].Load() {
+				break
+			}
+			if o.Dedup != nil && o.Dedup.Check(targets[ti].Class, b.vecs[j]) {
+				tr.Rejected[ReasonDuplicate]++
+				continue
+			}
+			c := &Candidate{Target: &targets[ti], Pixels: b.pixels[j*sz : (j+1)*sz], Confidence: b.conf[row],
+				ScreenProb: b.prob[row], Margin: float32(math.NaN()), Seed: b.seed, Seq: seqs[ti]}
+			seqs[ti]++
+			if b.margin != nil {
+				c.Margin = b.margin[j]
+			}
+			if t := targets[ti]; t.Condition != "" {
+				c.Attrs = map[string]float32{t.Condition: b.sev[row]}
+				c.Conditions = map[string]string{t.Condition: b.condBy}
+			}
+			if cfg.ReviewBand > 0 && c.ScreenProb < cfg.ProbThreshold+cfg.ReviewBand {
+				if err := sink.Pend(c); err != nil {
+					firstErr = err
+					cancel()
+					break
+				}
+				tr.Pending++
+				res.Pending++
+				continue
+			}
+			if err := sink.Accept(c); err != nil {
+				firstErr = err
+				cancel()
+				break
+			}
+			if b.margin != nil {
+				margins[ti] = append(margins[ti], float64(c.Margin))
+			}
+			tr.Accepted++
+			res.Accepted++
+			bar.Add(1, "")
+			if tr.Accepted >= tr.Quota {
+				done[ti].Store(true)
+			}
+		}
+		busy[2].Add(int64(time.Since(t0)))
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	for i := range res.Targets {
+		tr := &res.Targets[i]
+		tr.Shortfall = max(tr.Quota-tr.Accepted, 0)
+		res.Attempts += tr.Attempts
+		if len(margins[i]) > 0 {
+			var s float64
+			for _, v := range margins[i] {
+				s += v
+			}
+			tr.MeanMargin = s / float64(len(margins[i]))
+		}
+		if tr.Shortfall > 0 {
+			progress.Logf("generate: target %s got %d of %d after %d attempts (rejected: %v)", tr.ID, tr.Accepted, tr.Quota, tr.Attempts, tr.Rejected)
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.StageSeconds = map[string]float64{
+		"sample": time.Duration(busy[0].Load()).Seconds(),
+		"score":  time.Duration(busy[1].Load()).Seconds(),
+		"sink":   time.Duration(busy[2].Load()).Seconds(),
+	}
+	return res, nil
+}
+
+// sampleBatch draws z, runs the optional hardness search, samples, and applies the target's
+// condition: through the generator's attrs when it lists it, else by the native operation.
+func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Options, ti, seq, n int) *batch {
+	g := m.Generator
+	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq)}
+	rng := rand.New(rand.NewPCG(b.seed, 0x3c6ef372fe94f82b))
+	fail := func(err error) *batch { b.err = fmt.Errorf("target %s: %w", t.ID, err); return b }
+	z, err := e.Randn(cfg.Temperature, b.seed, int64(n), int64(g.Meta.LatentDim))
+	if err != nil {
+		return fail(err)
+	}
+	defer z.Close()
+	ys := make([]int64, n)
+	for i := range ys {
+		ys[i] = int64(t.Class)
+	}
+	if b.y, err = e.FromI64(ys, int64(n)); err != nil {
+		return fail(err)
+	}
+	na := len(g.Meta.AttrNames)
+	col := slices.Index(g.Meta.AttrNames, t.Condition)
+	if t.Condition != "" {
+		b.sev = make([]float32, n)
+		lo, hi := t.SeverityMin, t.SeverityMax
+		if hi <= lo {
+			lo, hi = 0.5, 1
+		}
+		for i := range b.sev {
+			b.sev[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		b.condBy = data.ByNative
+		if col >= 0 {
+			b.condBy = data.ByGenerator
+		}
+	}
+	if na > 0 {
+		av := make([]float32, n*na)
+		if col >= 0 {
+			for i := 0; i < n; i++ {
+				av[i*na+col] = b.sev[i]
+			}
+		}
+		if b.a, err = e.FromF32(av, int64(n), int64(na)); err != nil {
+			return fail(err)
+		}
+	}
+	zz := z
+	if steps := int(math.Round(float64(cfg.SearchSteps) * t.Hardness)); steps > 0 && m.Target != nil {
+		if zz, err = g.Search(m.Target, z, b.y, b.a, steps, cfg.SearchLR, cfg.SearchPull); err != nil {
+			return fail(err)
+		}
+		defer zz.Close()
+	}
+	if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
+		return fail(err)
+	}
+	if t.Condition != "" && col < 0 {
+		st, err := e.FromF32(b.sev, int64(n))
+		if err != nil {
+			return fail(err)
+		}
+		nx, err := e.ConditionNamed(b.x, t.Condition, st, b.seed)
+		st.Close()
+		if err != nil {
+			return fail(err)
+		}
+		b.x.Close()
+		b.x = nx
+	}
+	return b
+}
+
+// scoreBatch computes calibrated confidence, runs the fused screen, and copies out the accepted
+// rows (pixels, embeddings, target margins).
+func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, b *batch) error {
+	raw, err := m.Generator.Confidence(b.x, b.y, b.a)
+	if err != nil {
+		return err
+	}
+	rawV, err := raw.F32()
+	raw.Close()
+	if err != nil {
+		return err
+	}
+	b.conf = make([]float32, len(rawV))
+	for i, v := range rawV {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			b.conf[i] = float32(math.NaN())
+			continue
+		}
+		b.conf[i] = cal.Percentile(class, v)
+	}
+	ct, err := e.FromF32(b.conf, int64(len(b.conf)))
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	logits, err := m.Screen.Forward(b.x)
+	if err != nil {
+		return err
+	}
+	defer logits.Close()
+	verdict, prob, acc, err := e.Screen(logits, b.y, ct, cfg.ProbThreshold, cfg.ConfThreshold)
+	if err != nil {
+		return err
+	}
+	defer bindings.CloseAll(verdict, prob, acc)
+	if b.verdict, err = verdict.I64(); err != nil {
+		return err
+	}
+	if b.prob, err = prob.F32(); err != nil {
+		return err
+	}
+	if b.accepted, err = acc.I64(); err != nil {
+		return err
+	}
+	if len(b.accepted) == 0 {
+		return nil
+	}
+	xs, err := b.x.Select(b.accepted)
+	if err != nil {
+		return err
+	}
+	defer xs.Close()
+	if b.pixels, err = xs.F32(); err != nil {
+		return err
+	}
+	s := m.Generator.Meta.ImageShape
+	if b.vecs, err = embed(e, m.Screen, b.pixels, len(b.accepted), s[0], s[1], s[2]); err != nil {
+		return err
+	}
+	if m.Target != nil {
+		if b.margin, err = margins(m.Target, xs, class); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// margins is the target classifier's logit of class minus its best other logit, per row.
+func margins(target *bindings.Model, x *bindings.Tensor, class int) ([]float32, error) {
+	lt, err := target.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	defer lt.Close()
+	l, err := lt.F32()
+	if err != nil {
+		return nil, err
+	}
+	k := target.Meta.NumClasses
+	out := make([]float32, len(l)/k)
+	for i := range out {
+		row := l[i*k : (i+1)*k]
+		best := float32(math.Inf(-1))
+		for c, v := range row {
+			if c != class && v > best {
+				best = v
+			}
+		}
+		out[i] = row[class] - best
+	}
+	return out, nil
+}

@@ -1,0 +1,180 @@
+// Package loop is gam-native's closed loop: train the target classifier, measure it per class
+// and segment, plan, generate and screen, add what passed, retrain, measure the change and feed
+// it back, round after round, in a run folder that a killed run resumes from.
+package loop
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/train"
+)
+
+//go:embed default.toml
+var DefaultJobTOML []byte
+
+// Job is a job file (docs/job.md documents every key).
+type Job struct {
+	Name   string `toml:"name"`
+	Seed   uint64 `toml:"seed"`
+	Out    string `toml:"out"`
+	Device string `toml:"device"`
+
+	Data struct {
+		Source   string        `toml:"source"`
+		Path     string        `toml:"path"`
+		Scenario string        `toml:"scenario"`
+		Params   data.Scenario `toml:"scenario_params"`
+		// TrainLimit keeps at most this many training images (after the scenario); 0: all.
+		TrainLimit int `toml:"train_limit"`
+		TestLimit  int `toml:"test_limit"`
+	} `toml:"data"`
+
+	Models struct {
+		Generator      string `toml:"generator"`
+		Target         string `toml:"target"`
+		Screen         string `toml:"screen"`
+		TrainGenerator bool   `toml:"train_generator"`
+		TrainScreen    bool   `toml:"train_screen"`
+	} `toml:"models"`
+
+	GeneratorTraining train.GeneratorOptions  `toml:"generator_training"`
+	ScreenTraining    train.ClassifierOptions `toml:"screen_training"`
+	TargetTraining    train.ClassifierOptions `toml:"target_training"`
+	Plan              plan.Config             `toml:"plan"`
+	Generate          generate.Config         `toml:"generate"`
+
+	Loop struct {
+		Rounds      int `toml:"rounds"`
+		BudgetTotal int `toml:"budget_total"`
+		Patience    int `toml:"patience"`
+	} `toml:"loop"`
+}
+
+// defaults is the job every file is decoded over: the embedded default, then the packages' own.
+func defaults() Job {
+	var j Job
+	j.Data.Params = data.DefaultScenario()
+	j.Plan = plan.DefaultConfig()
+	j.Generate = generate.DefaultConfig()
+	if _, err := toml.Decode(string(DefaultJobTOML), &j); err != nil {
+		panic("embedded default job: " + err.Error())
+	}
+	return j
+}
+
+// DefaultJob is the embedded default job.
+func DefaultJob() Job { return defaults() }
+
+// LoadJob reads a job file over the defaults. Unknown keys and wrong types are errors naming the
+// key and its line.
+func LoadJob(path string) (Job, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", path, err)
+	}
+	return ParseJob(path, b)
+}
+
+// ParseJob is LoadJob on bytes; name is used in messages.
+func ParseJob(name string, b []byte) (Job, error) {
+	j := defaults()
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&j)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return Job{}, fmt.Errorf("job %s: line %d: %s", name, pe.Position.Line, pe.Message)
+		}
+		return Job{}, fmt.Errorf("job %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		key := und[0].String()
+		return Job{}, fmt.Errorf("job %s: line %d: unknown key %q", name, lineOf(b, und[0]), key)
+	}
+	if err := j.Validate(); err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", name, err)
+	}
+	return j, nil
+}
+
+// lineOf finds the line where key is set: its last part inside its table's section.
+func lineOf(b []byte, key toml.Key) int {
+	table := strings.Join(key[:len(key)-1], ".")
+	last := regexp.QuoteMeta(key[len(key)-1])
+	keyRe := regexp.MustCompile(`^\s*("?)` + last + `("?)\s*=`)
+	sect := ""
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			sect = strings.Trim(line, "[] ")
+			if sect == strings.Join(key, ".") {
+				return n
+			}
+			continue
+		}
+		if sect == table && keyRe.MatchString(line) {
+			return n
+		}
+	}
+	return 0
+}
+
+// Validate checks the fields the loop itself owns and asks each package to check its table.
+func (j *Job) Validate() error {
+	switch {
+	case j.Data.Source == "":
+		return errors.New("data.source: empty; want fashion-mnist, mnist, idx:DIR, imagefolder:DIR or manifest:FILE")
+	case j.Models.Generator == "" || j.Models.Target == "" || j.Models.Screen == "":
+		return errors.New("models: generator, target and screen are all required (zoo:NAME or a file)")
+	case j.Loop.Rounds < 1:
+		return fmt.Errorf("loop.rounds = %d: want >= 1", j.Loop.Rounds)
+	case j.Plan.Budget <= 0:
+		return fmt.Errorf("plan.budget = %d: want > 0 images per round", j.Plan.Budget)
+	case j.Loop.BudgetTotal < 0:
+		return fmt.Errorf("loop.budget_total = %d: want > 0 (or 0 for rounds x plan.budget)", j.Loop.BudgetTotal)
+	case j.Loop.Patience < 0:
+		return fmt.Errorf("loop.patience = %d: want >= 0", j.Loop.Patience)
+	case j.TargetTraining.GenFraction < 0 || j.TargetTraining.GenFraction > 1:
+		return fmt.Errorf("target_training.gen_fraction = %v: want a value in [0, 1]", j.TargetTraining.GenFraction)
+	}
+	if err := j.Plan.Validate(); err != nil {
+		return err
+	}
+	if err := j.Generate.Validate(); err != nil {
+		return err
+	}
+	for _, s := range []struct{ key, v string }{{"screen_training.sampling", j.ScreenTraining.Sampling}, {"target_training.sampling", j.TargetTraining.Sampling}} {
+		if s.v != "" && s.v != train.SampleUniform && s.v != train.SampleBalanced {
+			return fmt.Errorf("%s = %q: want %q or %q", s.key, s.v, train.SampleUniform, train.SampleBalanced)
+		}
+	}
+	if _, _, err := parseSource(j.Data.Source); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseSource splits "kind:arg".
+func parseSource(s string) (kind, arg string, err error) {
+	kind, arg, _ = strings.Cut(s, ":")
+	switch kind {
+	case "fashion-mnist", "mnist", "idx", "imagefolder", "manifest":
+		if (kind == "idx" || kind == "imagefolder" || kind == "manifest") && arg == "" {
+			return "", "", fmt.Errorf("data.source = %q: %s needs a path (%s:PATH)", s, kind, kind)
+		}
+		return kind, arg, nil
+	}
+	return "", "", fmt.Errorf("data.source = %q: want fashion-mnist, mnist, idx:DIR, imagefolder:DIR or manifest:FILE", s)
+}

@@ -1,0 +1,146 @@
+package loop
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// tinyJob is a job small enough to run end to end in seconds.
+const tinyJob = `
+name = "tiny"
+seed = 3
+device = "cpu"
+[data]
+source = "fashion-mnist"
+scenario = "long-tail"
+train_limit = 4000
+test_limit = 600
+[data.scenario_params]
+val_per_class = 20
+imbalance_factor = 10
+[generator_training]
+epochs = 3
+[screen_training]
+epochs = 3
+[target_training]
+epochs = 1
+[plan]
+budget = 60
+cap = 30
+[generate]
+conf_threshold = 0.0
+prob_threshold = 0.1
+max_attempts = 10
+[loop]
+rounds = 2
+patience = 0
+`
+
+func testEngine(t *testing.T) *bindings.Engine {
+	t.Helper()
+	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
+	if err != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal(err)
+		}
+		t.Skipf("engine not built: %v", err)
+	}
+	if bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal("zoo not found")
+		}
+		t.Skip("zoo not exported")
+	}
+	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	progress.Quiet = true
+	return e
+}
+
+func writeJob(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "job.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTinyJobEndToEnd(t *testing.T) {
+	e := testEngine(t)
+	job, err := LoadJob(writeJob(t, tinyJob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := Prepare(e, job, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkRunFolder(t, dir, 2)
+}
+
+// checkRunFolder checks a finished run folder against docs/run-folder.md.
+func checkRunFolder(t *testing.T, dir string, rounds int) {
+	t.Helper()
+	for _, f := range []string{"job.toml", "classes.json", "state.json", "report.json", "report.md", "recall.png", "summary.png",
+		"test_recall.png", "test.json", "models/generator.pt", "models/screen.pt", "models/target_r0.pt", "models/best.pt",
+		"rounds/r0/metrics.json", "accepted/manifest.jsonl"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run folder lacks %s", f)
+		}
+	}
+	var rep Report
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("report.json does not match the schema: %v", err)
+	}
+	if rep.Schema != ReportSchema || len(rep.Classes) != 10 || len(rep.Rounds) != rounds+1 {
+		t.Fatalf("report: schema %q, %d classes, %d rounds", rep.Schema, len(rep.Classes), len(rep.Rounds))
+	}
+	for _, e := range rep.Rounds[1:] {
+		if e.Generation == nil || len(e.Allocation) == 0 || len(e.Difficulty) != 10 {
+			t.Fatalf("round %d lacks generation, allocation or difficulty", e.Round)
+		}
+		for _, tr := range e.Generation.Targets {
+			if _, err := os.Stat(filepath.Join(dir, "rounds", roundDir(e.Round), "grid_"+fileSafe.ReplaceAllString(tr.ID, "-")+".png")); err != nil && tr.Accepted > 0 {
+				t.Errorf("no sample grid for round %d target %s", e.Round, tr.ID)
+			}
+		}
+	}
+	if len(rep.Test.First.Recall) != 10 || len(rep.Test.Best.Recall) != 10 {
+		t.Fatal("test recall per class missing")
+	}
+	recs, err := data.ReadManifestRecords(filepath.Join(dir, "accepted", "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no accepted images")
+	}
+	for _, rec := range recs {
+		if rec.Provenance == nil || rec.Source != data.SourceGenerated || rec.Provenance.Target == "" {
+			t.Fatalf("record without provenance: %+v", rec)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "accepted", rec.Path)); err != nil {
+			t.Fatalf("manifest names a missing image: %v", err)
+		}
+	}
+}

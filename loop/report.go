@@ -1,0 +1,210 @@
+package loop
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/report"
+)
+
+// ReportSchema names the report.json layout documented in docs/run-folder.md.
+const ReportSchema = "gam.report/v1"
+
+// Report is report.json: everything a person or a script needs to judge a run.
+type Report struct {
+	Schema    string       `json:"schema"`
+	Job       string       `json:"job"`
+	RunDir    string       `json:"run_dir"`
+	Seed      uint64       `json:"seed"`
+	Classes   []string     `json:"classes"`
+	Stopped   string       `json:"stopped"`
+	BestRound int          `json:"best_round"`
+	Rounds    []RoundEntry `json:"rounds"`
+	Test      struct {
+		First TestResult `json:"first"`
+		Best  TestResult `json:"best"`
+	} `json:"test"`
+	Files map[string]string `json:"files"`
+}
+
+// RoundEntry is one round in report.json. Round 0 is the target trained on real data alone.
+type RoundEntry struct {
+	Round             int                `json:"round"`
+	Val               plan.Summary       `json:"val"`
+	RecallPerClass    []float64          `json:"val_recall_per_class"`
+	SegmentRecall     map[string]float64 `json:"val_segment_recall,omitempty"`
+	Difficulty        []plan.Difficulty  `json:"difficulty,omitempty"`
+	SegmentDifficulty []plan.Difficulty  `json:"segment_difficulty,omitempty"`
+	Allocation        map[string]int     `json:"allocation,omitempty"`
+	Generation        *generate.Result   `json:"generation,omitempty"`
+	Feedback          json.RawMessage    `json:"feedback,omitempty"`
+	TrainSeconds      float64            `json:"train_seconds"`
+	GeneratedImages   int                `json:"generated_images_in_training"`
+}
+
+func (r *Runner) buildReport() (*Report, error) {
+	rep := &Report{Schema: ReportSchema, Job: r.Job.Name, RunDir: r.Dir, Seed: r.Job.Seed, Classes: r.splits.Train.ClassNames,
+		Stopped: r.State.Stopped, BestRound: r.State.BestRound, Files: map[string]string{}}
+	for n := 0; ; n++ {
+		met, err := r.roundMetrics(n)
+		if err != nil {
+			if os.IsNotExist(err) {
+				break
+			}
+			return nil, err
+		}
+		e := RoundEntry{Round: n, Val: met.Summary, SegmentRecall: map[string]float64{}}
+		for _, u := range met.PerClass {
+			e.RecallPerClass = append(e.RecallPerClass, u.Recall)
+		}
+		for _, u := range met.Segments {
+			e.SegmentRecall[u.ID] = u.Recall
+		}
+		var tr struct {
+			Seconds float64 `json:"seconds"`
+			Gen     int     `json:"generated_images"`
+		}
+		if err := readJSON(r.path("rounds", roundDir(n), "train.json"), &tr); err == nil {
+			e.TrainSeconds, e.GeneratedImages = tr.Seconds, tr.Gen
+		}
+		var p plan.Plan
+		if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err == nil {
+			e.Difficulty, e.SegmentDifficulty = p.Classes, p.Segments
+			e.Allocation = map[string]int{}
+			for _, t := range p.Targets {
+				e.Allocation[t.ID] = t.Count
+			}
+		}
+		var g generate.Result
+		if err := readJSON(r.path("rounds", roundDir(n), "generate.json"), &g); err == nil {
+			e.Generation = &g
+		}
+		if b, err := os.ReadFile(r.path("rounds", roundDir(n), "feedback.json")); err == nil {
+			e.Feedback = json.RawMessage(b)
+		}
+		rep.Rounds = append(rep.Rounds, e)
+	}
+	var test map[string]TestResult
+	if err := readJSON(r.path("test.json"), &test); err != nil {
+		return nil, err
+	}
+	rep.Test.First, rep.Test.Best = test["first"], test["best"]
+	return rep, nil
+}
+
+func (r *Runner) writeReport() error {
+	rep, err := r.buildReport()
+	if err != nil {
+		return err
+	}
+	recall := make([][]float64, len(rep.Rounds))
+	summary := map[string][]float64{}
+	for i, e := range rep.Rounds {
+		recall[i] = e.RecallPerClass
+		summary["balanced accuracy"] = append(summary["balanced accuracy"], e.Val.BalancedAccuracy)
+		summary["macro-F1"] = append(summary["macro-F1"], e.Val.MacroF1)
+		summary["worst-class recall"] = append(summary["worst-class recall"], e.Val.WorstRecall)
+	}
+	files := map[string]string{
+		"recall_plot":       "recall.png",
+		"summary_plot":      "summary.png",
+		"before_after_plot": "test_recall.png",
+		"markdown":          "report.md",
+		"accepted_manifest": "accepted/manifest.jsonl",
+		"best_model":        "models/best.pt",
+	}
+	rep.Files = files
+	if err := report.RecallPlot(r.path(files["recall_plot"]), rep.Classes, recall, "validation recall per class, by round"); err != nil {
+		return err
+	}
+	if err := report.SummaryPlot(r.path(files["summary_plot"]), summary, "validation summary, by round"); err != nil {
+		return err
+	}
+	if err := report.BeforeAfterBars(r.path(files["before_after_plot"]), rep.Classes, rep.Test.First.Recall, rep.Test.Best.Recall,
+		fmt.Sprintf("test recall: round 0 vs best (round %d)", rep.BestRound)); err != nil {
+		return err
+	}
+	if err := writeJSON(r.path("report.json"), rep); err != nil {
+		return err
+	}
+	return writeJSONRaw(r.path(files["markdown"]), []byte(markdown(rep)))
+}
+
+// markdown is the short human-readable report that links the rest.
+func markdown(rep *Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# gam-native run: %s\n\n", rep.Job)
+	fmt.Fprintf(&b, "Stopped: %s. Best round by validation balanced accuracy: %d.\n\n", rep.Stopped, rep.BestRound)
+	f, s := rep.Test.First.Summary, rep.Test.Best.Summary
+	b.WriteString("## Test set\n\n")
+	b.WriteString(report.Table([]string{"model", "accuracy", "balanced acc", "macro-F1", "g-mean recall", "worst-class recall"}, [][]string{
+		{"round 0 (real data only)", f4(f.Accuracy), f4(f.BalancedAccuracy), f4(f.MacroF1), f4(f.GeoMeanRecall), fmt.Sprintf("%s (%s)", f4(f.WorstRecall), f.WorstClass)},
+		{fmt.Sprintf("best (round %d)", rep.BestRound), f4(s.Accuracy), f4(s.BalancedAccuracy), f4(s.MacroF1), f4(s.GeoMeanRecall), fmt.Sprintf("%s (%s)", f4(s.WorstRecall), s.WorstClass)},
+	}))
+	b.WriteString("\n## Test recall per class\n\n")
+	var rows [][]string
+	for c, name := range rep.Classes {
+		var a, z float64
+		if c < len(rep.Test.First.Recall) {
+			a = rep.Test.First.Recall[c]
+		}
+		if c < len(rep.Test.Best.Recall) {
+			z = rep.Test.Best.Recall[c]
+		}
+		rows = append(rows, []string{name, f4(a), f4(z), fmt.Sprintf("%+.4f", z-a)})
+	}
+	b.WriteString(report.Table([]string{"class", "round 0", "best", "change"}, rows))
+	b.WriteString("\n![test recall](test_recall.png)\n\n## Rounds (validation)\n\n")
+	rows = nil
+	for _, e := range rep.Rounds {
+		acc, att := "-", "-"
+		if e.Generation != nil {
+			acc, att = fmt.Sprint(e.Generation.Accepted), fmt.Sprint(e.Generation.Attempts)
+		}
+		rows = append(rows, []string{fmt.Sprint(e.Round), f4(e.Val.BalancedAccuracy), f4(e.Val.MacroF1), f4(e.Val.WorstRecall), acc, att, fmt.Sprint(e.GeneratedImages)})
+	}
+	b.WriteString(report.Table([]string{"round", "balanced acc", "macro-F1", "worst recall", "accepted", "tried", "generated in training"}, rows))
+	b.WriteString("\n![recall per class](recall.png)\n\n![summary](summary.png)\n\n## Sample grids\n\n")
+	for _, e := range rep.Rounds {
+		if e.Generation == nil {
+			continue
+		}
+		for _, t := range e.Generation.Targets {
+			p := filepath.ToSlash(filepath.Join("rounds", roundDir(e.Round), "grid_"+fileSafe.ReplaceAllString(t.ID, "-")+".png"))
+			fmt.Fprintf(&b, "- round %d, %s: %d of %d accepted after %d tries, rejected %v ([grid](%s))\n", e.Round, t.ID, t.Accepted, t.Quota, t.Attempts, t.Rejected, p)
+		}
+	}
+	b.WriteString("\nThe accepted images are in `accepted/` (ImageFolder + manifest.jsonl); the schema of report.json is in docs/run-folder.md.\n")
+	return b.String()
+}
+
+func f4(v float64) string { return fmt.Sprintf("%.4f", v) }
+
+// PrintSummary prints the end-of-run table: test metrics of the first and the best model.
+func PrintSummary(w io.Writer, r *Runner) error {
+	rep, err := r.buildReport()
+	if err != nil {
+		return err
+	}
+	f, s := rep.Test.First, rep.Test.Best
+	rows := [][]string{
+		{"balanced accuracy", f4(f.Summary.BalancedAccuracy), f4(s.Summary.BalancedAccuracy)},
+		{"macro-F1", f4(f.Summary.MacroF1), f4(s.Summary.MacroF1)},
+		{"worst-class recall", f4(f.Summary.WorstRecall) + " " + f.Summary.WorstClass, f4(s.Summary.WorstRecall) + " " + s.Summary.WorstClass},
+		{"accuracy", f4(f.Summary.Accuracy), f4(s.Summary.Accuracy)},
+	}
+	for c, name := range rep.Classes {
+		if c < len(f.Recall) && c < len(s.Recall) {
+			rows = append(rows, []string{"recall " + name, f4(f.Recall[c]), f4(s.Recall[c])})
+		}
+	}
+	_, err = fmt.Fprintf(w, "\nTest set (%s; stopped: %s)\n%s", rep.RunDir, rep.Stopped,
+		report.Aligned([]string{"metric", "round 0", fmt.Sprintf("best (round %d)", rep.BestRound)}, rows))
+	return err
+}

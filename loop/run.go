@@ -1,0 +1,573 @@
+package loop
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/train"
+)
+
+// Runner is one run of a job in its run folder.
+type Runner struct {
+	Job    Job
+	Dir    string
+	E      *bindings.Engine
+	State  *State
+	splits *data.Splits
+	paths  struct{ generator, target, screen string }
+	// Reviewed, when set, returns the records that reviewers accepted or relabeled; they join the
+	// training set from the next round on.
+	Reviewed func(runDir string, classNames []string) ([]data.Record, error)
+}
+
+// Prepare checks a job completely before anything is written: the data loads, the scenario
+// applies, each model passes its contract. Then it creates the run folder.
+func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
+	r := &Runner{Job: j, E: e}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = filepath.Join(j.Out, fmt.Sprintf("%s-%s", j.Name, time.Now().UTC().Format("20060102-150405")))
+	}
+	if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil {
+		return nil, fmt.Errorf("run folder %s already holds a run: use --resume %s", dir, dir)
+	}
+	r.Dir = dir
+	if err := os.MkdirAll(filepath.Join(dir, "models"), 0o755); err != nil {
+		return nil, err
+	}
+	var buf []byte
+	{
+		f, err := os.CreateTemp(dir, ".job*.toml")
+		if err != nil {
+			return nil, err
+		}
+		if err := toml.NewEncoder(f).Encode(j); err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.Close()
+		if buf, err = os.ReadFile(f.Name()); err != nil {
+			return nil, err
+		}
+		os.Remove(f.Name())
+	}
+	if err := writeFile(filepath.Join(dir, "job.toml"), buf); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {
+		return nil, err
+	}
+	r.State = &State{Version: 1, Done: map[string]bool{}, Learner: plan.NewLearner(j.Plan.Feedback), BestRound: -1}
+	return r, r.saveState()
+}
+
+// Resume reopens a run folder: its job.toml and state.json.
+func Resume(e *bindings.Engine, dir string) (*Runner, error) {
+	j, err := LoadJob(filepath.Join(dir, "job.toml"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := loadState(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", dir, err)
+	}
+	r := &Runner{Job: j, E: e, Dir: dir, State: st}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// check loads data and models once, so a bad job fails before its run folder exists.
+func (r *Runner) check() error {
+	if err := r.E.SetDevice(r.Job.Device); err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	var err error
+	for _, m := range []struct {
+		key, ref string
+		role     bindings.Role
+		dst      *string
+	}{
+		{"models.generator", r.Job.Models.Generator, bindings.RoleGenerator, &r.paths.generator},
+		{"models.target", r.Job.Models.Target, bindings.RoleClassifier, &r.paths.target},
+		{"models.screen", r.Job.Models.Screen, bindings.RoleClassifier, &r.paths.screen},
+	} {
+		p, err := ResolveModel(m.ref)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.key, err)
+		}
+		mm, err := r.E.LoadModel(p, m.role)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.key, err)
+		}
+		mm.Close()
+		*m.dst = p
+	}
+	if r.splits, err = loadData(r.E, &r.Job); err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	return nil
+}
+
+func (r *Runner) saveState() error { return writeJSON(filepath.Join(r.Dir, StateFile), r.State) }
+
+// stage runs f unless key is already done, then records it.
+func (r *Runner) stage(key string, f func() error) error {
+	if r.State.Done[key] {
+		return nil
+	}
+	progress.Logf("== %s", key)
+	if err := f(); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	r.State.Done[key] = true
+	return r.saveState()
+}
+
+func (r *Runner) path(parts ...string) string {
+	return filepath.Join(append([]string{r.Dir}, parts...)...)
+}
+func roundDir(n int) string { return fmt.Sprintf("r%d", n) }
+
+// Run executes (or continues) the whole job.
+func (r *Runner) Run(ctx context.Context) error {
+	j := &r.Job
+	sp := r.splits
+	progress.Logf("run %s: %d training, %d validation, %d test images, %d classes", r.Dir, sp.Train.Len(), sp.Val.Len(), sp.Test.Len(), sp.Train.NumClasses())
+	if err := r.stage("setup/generator", r.trainGenerator); err != nil {
+		return err
+	}
+	if err := r.stage("setup/screen", r.trainScreen); err != nil {
+		return err
+	}
+	if err := r.stage("r0/train", func() error { return r.trainTarget(0) }); err != nil {
+		return err
+	}
+	if err := r.stage("r0/eval", func() error { return r.evaluate(0) }); err != nil {
+		return err
+	}
+	for n := 1; n <= j.Loop.Rounds; n++ {
+		if r.State.Stopped != "" {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rd := roundDir(n)
+		steps := []struct {
+			name string
+			f    func() error
+		}{
+			{"plan", func() error { return r.plan(n) }},
+			{"generate", func() error { return r.generate(ctx, n) }},
+			{"train", func() error { return r.trainTarget(n) }},
+			{"eval", func() error { return r.evaluate(n) }},
+			{"feedback", func() error { return r.feedback(n) }},
+		}
+		for _, s := range steps {
+			if r.State.Stopped != "" {
+				break
+			}
+			if err := r.stage(rd+"/"+s.name, s.f); err != nil {
+				return err
+			}
+		}
+	}
+	if r.State.Stopped == "" {
+		r.State.Stopped = "round limit"
+	}
+	if err := r.stage("final/test", r.finalTest); err != nil {
+		return err
+	}
+	return r.stage("final/report", r.writeReport)
+}
+
+func (r *Runner) trainGenerator() error {
+	dst := r.path("models", "generator.pt")
+	g, err := r.E.LoadModel(r.paths.generator, bindings.RoleGenerator)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	if !r.Job.Models.TrainGenerator || !g.Meta.Trainable {
+		if !g.Meta.Trainable && r.Job.Models.TrainGenerator {
+			progress.Logf("generator %s has no training members: used as given", r.paths.generator)
+		}
+		return g.Save(dst)
+	}
+	o := r.Job.GeneratorTraining
+	o.Seed = r.Job.Seed*7 + 1
+	t0 := time.Now()
+	hist, err := train.Generator(r.E, g, r.splits.Train, o)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(r.path("setup", "generator.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
+		return err
+	}
+	return g.Save(dst)
+}
+
+func (r *Runner) trainScreen() error {
+	m, err := r.E.LoadModel(r.paths.screen, bindings.RoleClassifier)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if r.Job.Models.TrainScreen {
+		o := r.Job.ScreenTraining
+		o.Seed = r.Job.Seed*7 + 2
+		o.Label = "train screen"
+		t0 := time.Now()
+		hist, err := train.Classifier(r.E, m, r.splits.Train, nil, o)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(r.path("setup", "screen.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
+			return err
+		}
+	}
+	return m.Save(r.path("models", "screen.pt"))
+}
+
+// generatedSet is every accepted image of rounds before `before` (and reviewed ones), minus
+// rolled-back targets.
+func (r *Runner) generatedSet(before int) (*data.Dataset, error) {
+	mp := r.path("accepted", "manifest.jsonl")
+	var recs []data.Record
+	if _, err := os.Stat(mp); err == nil {
+		all, err := data.ReadManifestRecords(mp)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range all {
+			p := rec.Provenance
+			if p == nil || p.Round >= before || slices.Contains(r.State.RolledBack, fmt.Sprintf("%d/%s", p.Round, p.Target)) {
+				continue
+			}
+			recs = append(recs, rec)
+		}
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	ds, _, err := data.ReadManifest(mp, r.splits.Train.ClassNames)
+	if err != nil {
+		return nil, err
+	}
+	all, _ := data.ReadManifestRecords(mp)
+	keep := make([]int, 0, len(recs))
+	for i, rec := range all {
+		p := rec.Provenance
+		if p != nil && p.Round < before && !slices.Contains(r.State.RolledBack, fmt.Sprintf("%d/%s", p.Round, p.Target)) {
+			keep = append(keep, i)
+		}
+	}
+	ds = ds.Subset(keep)
+	if r.Reviewed != nil {
+		rv, err := r.Reviewed(r.Dir, r.splits.Train.ClassNames)
+		if err != nil {
+			return nil, err
+		}
+		if len(rv) > 0 {
+			rds, err := datasetFromReview(r.path("review"), rv, r.splits.Train.ClassNames)
+			if err != nil {
+				return nil, err
+			}
+			if ds, err = data.Concat("generated", ds, rds); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ds, nil
+}
+
+// datasetFromReview reads the images of reviewed records (paths relative to the review folder).
+func datasetFromReview(dir string, recs []data.Record, classes []string) (*data.Dataset, error) {
+	tmp, err := os.CreateTemp(dir, ".reviewed*.jsonl")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	for _, rec := range recs {
+		b, err := rec.MarshalLine()
+		if err != nil {
+			tmp.Close()
+			return nil, err
+		}
+		tmp.Write(b)
+	}
+	tmp.Close()
+	ds, _, err := data.ReadManifest(tmp.Name(), classes)
+	return ds, err
+}
+
+func (r *Runner) trainTarget(n int) error {
+	m, err := r.E.LoadModel(r.paths.target, bindings.RoleClassifier)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var gen *data.Dataset
+	if n > 0 {
+		if gen, err = r.generatedSet(n + 1); err != nil {
+			return err
+		}
+	}
+	o := r.Job.TargetTraining
+	o.Seed = r.Job.Seed*7 + 3
+	o.Label = fmt.Sprintf("round %d: train target", n)
+	t0 := time.Now()
+	hist, err := train.Classifier(r.E, m, r.splits.Train, gen, o)
+	if err != nil {
+		return err
+	}
+	ng := 0
+	if gen != nil {
+		ng = gen.Len()
+	}
+	if err := writeJSON(r.path("rounds", roundDir(n), "train.json"), map[string]any{
+		"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds(), "real_images": r.splits.Train.Len(), "generated_images": ng}); err != nil {
+		return err
+	}
+	return m.Save(r.path("models", fmt.Sprintf("target_r%d.pt", n)))
+}
+
+// metricsOf predicts ds with the model at path and computes its metrics.
+func (r *Runner) metricsOf(path string, ds *data.Dataset) (*plan.Metrics, error) {
+	m, err := r.E.LoadModel(path, bindings.RoleClassifier)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	pr, err := train.Predict(r.E, m, ds, 512)
+	if err != nil {
+		return nil, err
+	}
+	p := plan.Predictions{Classes: ds.ClassNames, True: make([]int, ds.Len()), Pred: make([]int, ds.Len()),
+		Probs: make([]float64, len(pr.Probs)), TrainCounts: map[string]int{}}
+	for i := range p.True {
+		p.True[i], p.Pred[i] = int(ds.Labels[i]), int(pr.Pred[i])
+	}
+	for i, v := range pr.Probs {
+		p.Probs[i] = float64(v)
+	}
+	if ds.Attrs != nil {
+		p.Attrs = make([]float64, len(ds.Attrs))
+		for i, v := range ds.Attrs {
+			p.Attrs[i] = float64(v)
+		}
+		p.AttrOrder = data.AttrNames
+	}
+	for c, n := range r.splits.Train.ClassCounts() {
+		p.TrainCounts[ds.ClassNames[c]] = n
+	}
+	return plan.ComputeMetrics(p, plan.MetricsOptions{})
+}
+
+func (r *Runner) evaluate(n int) error {
+	met, err := r.metricsOf(r.path("models", fmt.Sprintf("target_r%d.pt", n)), r.splits.Val)
+	if err != nil {
+		return err
+	}
+	progress.Logf("round %d: validation balanced accuracy %.4f, macro-F1 %.4f, worst-class recall %.4f (%s)",
+		n, met.Summary.BalancedAccuracy, met.Summary.MacroF1, met.Summary.WorstRecall, met.Summary.WorstClass)
+	return writeJSON(r.path("rounds", roundDir(n), "metrics.json"), met)
+}
+
+func (r *Runner) roundMetrics(n int) (*plan.Metrics, error) {
+	var m plan.Metrics
+	err := readJSON(r.path("rounds", roundDir(n), "metrics.json"), &m)
+	return &m, err
+}
+
+func (r *Runner) plan(n int) error {
+	met, err := r.roundMetrics(n - 1)
+	if err != nil {
+		return err
+	}
+	cfg := r.Job.Plan
+	total := r.Job.Loop.BudgetTotal
+	if total == 0 {
+		total = r.Job.Loop.Rounds * cfg.Budget
+	}
+	cfg.Budget = min(cfg.Budget, total-r.State.Spent)
+	if cfg.Budget <= 0 {
+		r.State.Stopped = "total budget spent"
+		return nil
+	}
+	p, err := plan.BuildPlan(met, cfg, r.State.Learner)
+	if err != nil {
+		return err
+	}
+	return writeJSON(r.path("rounds", roundDir(n), "plan.json"), p)
+}
+
+func (r *Runner) generate(ctx context.Context, n int) error {
+	var p plan.Plan
+	if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
+		return err
+	}
+	e := r.E
+	g, err := e.LoadModel(r.path("models", "generator.pt"), bindings.RoleGenerator)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	screen, err := e.LoadModel(r.path("models", "screen.pt"), bindings.RoleClassifier)
+	if err != nil {
+		return err
+	}
+	defer screen.Close()
+	models := generate.Models{Generator: g, GeneratorName: r.Job.Models.Generator, Screen: screen}
+	if r.Job.Generate.SearchSteps > 0 {
+		t, err := e.LoadModel(r.path("models", fmt.Sprintf("target_r%d.pt", n-1)), bindings.RoleClassifier)
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		models.Target = t
+	}
+	cal, err := generate.Calibrate(e, g, r.splits.Train, 200)
+	if err != nil {
+		return err
+	}
+	dd, err := generate.NewDedup(e, screen, r.splits.Train, 500, r.Job.Generate.DupThreshold)
+	if err != nil {
+		return err
+	}
+	reviewDir := ""
+	if r.Job.Generate.ReviewBand > 0 {
+		reviewDir = r.path("review")
+	}
+	s := g.Meta.ImageShape
+	sink, err := generate.OpenDirSink(r.path("accepted"), reviewDir, r.splits.Train.ClassNames, n, r.Job.Models.Generator, s[0], s[1], s[2])
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	grids := newGridSink(sink, 16)
+	res, err := generate.Run(ctx, e, models, p.Targets, generate.Options{Config: r.Job.Generate, Seed: r.Job.Seed, Round: n,
+		Calibration: cal, Dedup: dd}, grids)
+	if err != nil {
+		return err
+	}
+	if err := grids.write(r.path("rounds", roundDir(n)), s[0], s[1], s[2]); err != nil {
+		return err
+	}
+	r.State.Spent += res.Accepted
+	return writeJSON(r.path("rounds", roundDir(n), "generate.json"), res)
+}
+
+func (r *Runner) feedback(n int) error {
+	prev, err := r.roundMetrics(n - 1)
+	if err != nil {
+		return err
+	}
+	cur, err := r.roundMetrics(n)
+	if err != nil {
+		return err
+	}
+	var p plan.Plan
+	if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
+		return err
+	}
+	res := plan.RoundResult{Targets: p.Targets, TargetDelta: map[string]float64{}, ClassDelta: map[string]float64{}}
+	for _, t := range p.Targets {
+		a, ok1 := prev.Unit(t.ID)
+		b, ok2 := cur.Unit(t.ID)
+		if ok1 && ok2 {
+			res.TargetDelta[t.ID] = b.Recall - a.Recall
+		} else {
+			res.TargetDelta[t.ID] = 0
+		}
+	}
+	for i := range cur.PerClass {
+		res.ClassDelta[cur.PerClass[i].ClassName] = cur.PerClass[i].Recall - prev.PerClass[i].Recall
+	}
+	rep, err := r.State.Learner.Update(res)
+	if err != nil {
+		return err
+	}
+	for _, id := range rep.Rollback {
+		r.State.RolledBack = append(r.State.RolledBack, fmt.Sprintf("%d/%s", n, id))
+	}
+	if rep.Flagged() {
+		progress.Logf("round %d hurt %v: rolling back the images of %v", n, rep.Harmed, rep.Rollback)
+	}
+	ba := cur.Summary.BalancedAccuracy
+	if r.State.BestRound < 0 {
+		r.State.BestRound, r.State.BestBA = 0, prev.Summary.BalancedAccuracy
+	}
+	if ba > r.State.BestBA {
+		r.State.BestRound, r.State.BestBA, r.State.NoGain = n, ba, 0
+	} else {
+		r.State.NoGain++
+		if p := r.Job.Loop.Patience; p > 0 && r.State.NoGain >= p {
+			r.State.Stopped = fmt.Sprintf("%d rounds without a gain", r.State.NoGain)
+		}
+	}
+	r.State.LastRound = n
+	return writeJSON(r.path("rounds", roundDir(n), "feedback.json"), map[string]any{"result": res, "report": rep,
+		"best_round": r.State.BestRound, "best_balanced_accuracy": r.State.BestBA})
+}
+
+// TestResult is a model's metrics on the test set.
+type TestResult struct {
+	Round   int           `json:"round"`
+	Summary plan.Summary  `json:"summary"`
+	Recall  []float64     `json:"recall_per_class"`
+	Metrics *plan.Metrics `json:"-"`
+}
+
+func (r *Runner) finalTest() error {
+	if r.State.BestRound < 0 {
+		m0, err := r.roundMetrics(0)
+		if err != nil {
+			return err
+		}
+		r.State.BestRound, r.State.BestBA = 0, m0.Summary.BalancedAccuracy
+	}
+	out := map[string]TestResult{}
+	for key, n := range map[string]int{"first": 0, "best": r.State.BestRound} {
+		met, err := r.metricsOf(r.path("models", fmt.Sprintf("target_r%d.pt", n)), r.splits.Test)
+		if err != nil {
+			return err
+		}
+		tr := TestResult{Round: n, Summary: met.Summary}
+		for _, u := range met.PerClass {
+			tr.Recall = append(tr.Recall, u.Recall)
+		}
+		out[key] = tr
+	}
+	if err := copyFile(r.path("models", fmt.Sprintf("target_r%d.pt", r.State.BestRound)), r.path("models", "best.pt")); err != nil {
+		return err
+	}
+	return writeJSON(r.path("test.json"), out)
+}
+
+func writeFile(path string, b []byte) error {
+	return writeJSONRaw(path, b)
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return writeJSONRaw(dst, b)
+}

@@ -1,0 +1,125 @@
+package loop
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+)
+
+// loadData reads the job's source and applies its scenario; conditions are applied by the engine.
+func loadData(e *bindings.Engine, j *Job) (*data.Splits, error) {
+	kind, arg, err := parseSource(j.Data.Source)
+	if err != nil {
+		return nil, err
+	}
+	var trainDS, testDS *data.Dataset
+	switch kind {
+	case "fashion-mnist", "mnist":
+		dir := j.Data.Path
+		load := data.LoadFashionMNIST
+		if kind == "mnist" {
+			load = data.LoadMNIST
+		}
+		if dir == "" && kind == "fashion-mnist" {
+			dir = data.DefaultFashionMNISTDir
+		}
+		if dir == "" {
+			return nil, fmt.Errorf("data.path: mnist needs the folder of its IDX files")
+		}
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("data.path %s: %w", dir, err)
+		}
+		if trainDS, err = load(dir, "train"); err != nil {
+			return nil, err
+		}
+		if testDS, err = load(dir, "test"); err != nil {
+			return nil, err
+		}
+	case "idx":
+		if trainDS, err = data.LoadIDXSplit(arg, "train", "idx", nil); err != nil {
+			return nil, err
+		}
+		if testDS, err = data.LoadIDXSplit(arg, "test", "idx", nil); err != nil {
+			return nil, err
+		}
+	case "imagefolder":
+		if trainDS, err = data.ReadImageFolder(filepath.Join(arg, "train")); err != nil {
+			return nil, err
+		}
+		if testDS, err = data.ReadImageFolder(filepath.Join(arg, "test")); err != nil {
+			return nil, err
+		}
+	case "manifest":
+		if trainDS, _, err = data.ReadManifest(arg, nil); err != nil {
+			return nil, err
+		}
+		testPath := strings.TrimSuffix(arg, ".jsonl") + ".test.jsonl"
+		if testDS, _, err = data.ReadManifest(testPath, trainDS.ClassNames); err != nil {
+			return nil, fmt.Errorf("data.source manifest: the test split is read from %s: %w", testPath, err)
+		}
+	}
+	sp, err := data.ApplyScenario(j.Data.Scenario, j.Data.Params, trainDS, testDS, engineConditions(e))
+	if err != nil {
+		return nil, err
+	}
+	if n := j.Data.TrainLimit; n > 0 && sp.Train.Len() > n {
+		sp.Train = sp.Train.Subset(firstN(n))
+	}
+	if n := j.Data.TestLimit; n > 0 && sp.Test.Len() > n {
+		sp.Test = sp.Test.Subset(firstN(n))
+	}
+	return sp, nil
+}
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// engineConditions adapts the engine's native conditions to the data package's ConditionFunc.
+func engineConditions(e *bindings.Engine) data.ConditionFunc {
+	return func(images []float32, n, c, h, w int, cond string, sev []float32, seed uint64) ([]float32, error) {
+		x, err := e.FromF32(images, int64(n), int64(c), int64(h), int64(w))
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		st, err := e.FromF32(sev, int64(n))
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		y, err := e.ConditionNamed(x, cond, st, seed)
+		if err != nil {
+			return nil, err
+		}
+		defer y.Close()
+		return y.F32()
+	}
+}
+
+// ResolveModel turns "zoo:NAME" into the zoo's file, or checks that a path exists.
+func ResolveModel(ref string) (string, error) {
+	if name, ok := strings.CutPrefix(ref, "zoo:"); ok {
+		z := bindings.FindZoo()
+		if z == "" {
+			return "", fmt.Errorf("model %q: the built-in zoo was not found (run make, or set GAM_ZOO)", ref)
+		}
+		p := filepath.Join(z, name+".pt")
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("model %q: no %s in the zoo %s", ref, name+".pt", z)
+		}
+		return p, nil
+	}
+	if _, err := os.Stat(ref); err != nil {
+		return "", fmt.Errorf("model %s: %w", ref, err)
+	}
+	return ref, nil
+}

@@ -1,0 +1,77 @@
+package loop
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/gam-native/gam-native/plan"
+)
+
+// StateFile records which stages of a run are complete, so --resume skips them.
+const StateFile = "state.json"
+
+// State is the run's progress; every stage's outputs are files in the run folder, and the state
+// only says which of them are complete.
+type State struct {
+	Version int             `json:"version"`
+	Done    map[string]bool `json:"done"`
+	Learner *plan.Learner   `json:"learner"`
+	// RolledBack lists "round/target" pairs whose images were removed after they hurt a class.
+	RolledBack []string `json:"rolled_back,omitempty"`
+	Spent      int      `json:"spent"`
+	BestRound  int      `json:"best_round"`
+	BestBA     float64  `json:"best_balanced_accuracy"`
+	NoGain     int      `json:"rounds_without_gain"`
+	Stopped    string   `json:"stopped,omitempty"`
+	LastRound  int      `json:"last_round"`
+}
+
+func loadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+	}
+	if s.Done == nil {
+		s.Done = map[string]bool{}
+	}
+	return &s, nil
+}
+
+// writeJSON writes v as indented JSON atomically (temp file, fsync, rename).
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return renameio.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// writeJSONRaw writes bytes atomically.
+func writeJSONRaw(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return renameio.WriteFile(path, b, 0o644)
+}

@@ -1,0 +1,118 @@
+// Package train runs the training and evaluation loops over datasets through the engine: the
+// target classifier with the usual imbalance remedies (oversampling, re-weighting, classic
+// augmentation, mixup, mixing in generated images) and the generators.
+package train
+
+import (
+	"math/rand/v2"
+
+	"github.com/gam-native/gam-native/data"
+)
+
+// Sampling says how an epoch draws training images.
+const (
+	SampleUniform  = "uniform"  // each image once per epoch, shuffled (plain ERM)
+	SampleBalanced = "balanced" // classes equally often, images with replacement within a class
+)
+
+// drawer yields the indices of one epoch's draws into a pool of real then generated images.
+type drawer struct {
+	rng      *rand.Rand
+	n        int     // draws per epoch
+	sampling string  // SampleUniform or SampleBalanced
+	real     [][]int // per class, indices of real images
+	gen      [][]int // per class, indices of generated images (offset past the real ones)
+	genFrac  float64 // balanced: share of a class's draws that come from its generated images
+	numReal  int
+	numGen   int
+}
+
+func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac float64, rng *rand.Rand) *drawer {
+	d := &drawer{rng: rng, sampling: sampling, genFrac: genFrac, numReal: len(realLabels), numGen: len(genLabels),
+		real: make([][]int, k), gen: make([][]int, k)}
+	for i, y := range realLabels {
+		d.real[y] = append(d.real[y], i)
+	}
+	for i, y := range genLabels {
+		d.gen[y] = append(d.gen[y], len(realLabels)+i)
+	}
+	d.n = len(realLabels)
+	if sampling == SampleUniform {
+		d.n += len(genLabels)
+	}
+	return d
+}
+
+// epoch returns one epoch of indices.
+func (d *drawer) epoch() []int {
+	if d.sampling != SampleBalanced {
+		idx := d.rng.Perm(d.numReal + d.numGen)
+		return idx
+	}
+	var classes []int
+	for c := range d.real {
+		if len(d.real[c])+len(d.gen[c]) > 0 {
+			classes = append(classes, c)
+		}
+	}
+	out := make([]int, d.n)
+	for i := range out {
+		c := classes[d.rng.IntN(len(classes))]
+		r, g := d.real[c], d.gen[c]
+		useGen := len(g) > 0 && (len(r) == 0 || d.rng.Float64() < d.genFrac)
+		if useGen {
+			out[i] = g[d.rng.IntN(len(g))]
+		} else {
+			out[i] = r[d.rng.IntN(len(r))]
+		}
+	}
+	return out
+}
+
+// gather copies the images and labels at idx (into real, then generated) into one batch.
+func gather(realDS, genDS *data.Dataset, idx []int, px []float32, ys []int64, isGen []bool) {
+	sz := realDS.ImageSize()
+	for j, i := range idx {
+		src, y, g := realDS, int64(0), false
+		if i >= realDS.Len() {
+			src, i, g = genDS, i-realDS.Len(), true
+		}
+		y = src.Labels[i]
+		copy(px[j*sz:(j+1)*sz], src.Image(i))
+		ys[j] = y
+		isGen[j] = g
+	}
+}
+
+// augment applies classic augmentation in place: a random shift of up to 2 pixels each way
+// (zero fill) and, when flip is set, a horizontal flip with probability 1/2, per image.
+func augment(px []float32, n, c, h, w int, flip bool, rng *rand.Rand) {
+	tmp := make([]float32, c*h*w)
+	for i := 0; i < n; i++ {
+		img := px[i*c*h*w : (i+1)*c*h*w]
+		dx, dy := rng.IntN(5)-2, rng.IntN(5)-2
+		fl := flip && rng.IntN(2) == 0
+		for k := range tmp {
+			tmp[k] = 0
+		}
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < h; y++ {
+				sy := y - dy
+				if sy < 0 || sy >= h {
+					continue
+				}
+				for x := 0; x < w; x++ {
+					sx := x - dx
+					if fl {
+						sx = w - 1 - sx
+					}
+					if sx < 0 || sx >= w {
+						continue
+					}
+					tmp[ch*h*w+y*w+x] = img[ch*h*w+sy*w+sx]
+				}
+			}
+		}
+		copy(img, tmp)
+	}
+}

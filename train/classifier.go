@@ -1,0 +1,281 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// ClassifierOptions configure one training run of a classifier. The zero values of the remedy
+// fields mean plain training (ERM).
+type ClassifierOptions struct {
+	Epochs    int     `toml:"epochs"`
+	BatchSize int     `toml:"batch_size"`
+	LR        float32 `toml:"lr"`
+	Seed      uint64  `toml:"seed"`
+	// Sampling is SampleUniform (default) or SampleBalanced (class-balanced oversampling).
+	Sampling string `toml:"sampling"`
+	// Reweight weighs each class's loss by n_max / n_c (class-balanced re-weighting).
+	Reweight bool `toml:"reweight"`
+	// Augment applies random shifts (and flips when Flip) to every training image.
+	Augment bool `toml:"augment"`
+	Flip    bool `toml:"flip"`
+	// MixupAlpha > 0 trains on mixup batches with lambda ~ Beta(alpha, alpha).
+	MixupAlpha float64 `toml:"mixup_alpha"`
+	// GenFraction, with balanced sampling, is the share of each class's draws taken from its
+	// generated images (when it has any); GenWeight is their loss weight (0 means 1).
+	GenFraction float64 `toml:"gen_fraction"`
+	GenWeight   float32 `toml:"gen_weight"`
+	// Label shown on the progress bar.
+	Label string `toml:"-"`
+}
+
+// Defaults fills zero fields with the reference protocol's settings (shared/EFFICACY_NOTES.md):
+// 12 epochs, Adam 1e-3, batch 128.
+func (o *ClassifierOptions) Defaults() {
+	if o.Epochs == 0 {
+		o.Epochs = 12
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 128
+	}
+	if o.LR == 0 {
+		o.LR = 1e-3
+	}
+	if o.Sampling == "" {
+		o.Sampling = SampleUniform
+	}
+	if o.GenWeight == 0 {
+		o.GenWeight = 1
+	}
+	if o.Label == "" {
+		o.Label = "train classifier"
+	}
+}
+
+// Classifier trains m on realDS plus the generated images genDS (may be nil) and returns the
+// mean loss of each epoch.
+func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Dataset, o ClassifierOptions) ([]float32, error) {
+	o.Defaults()
+	if o.Sampling != SampleUniform && o.Sampling != SampleBalanced {
+		return nil, fmt.Errorf("sampling %q: want %q or %q", o.Sampling, SampleUniform, SampleBalanced)
+	}
+	k := m.Meta.NumClasses
+	if genDS == nil {
+		genDS = &data.Dataset{C: realDS.C, H: realDS.H, W: realDS.W, ClassNames: realDS.ClassNames}
+	}
+	if genDS.Len() > 0 && genDS.ImageSize() != realDS.ImageSize() {
+		return nil, fmt.Errorf("generated images are %dx%dx%d, real ones %dx%dx%d", genDS.C, genDS.H, genDS.W, realDS.C, realDS.H, realDS.W)
+	}
+	if err := e.Seed(o.Seed); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6a09e667f3bcc908))
+	dr := newDrawer(realDS.Labels, genDS.Labels, k, o.Sampling, o.GenFraction, rng)
+
+	var classW *bindings.Tensor
+	if o.Reweight {
+		w := reweightFactors(realDS.Labels, k)
+		t, err := e.FromF32(w, int64(k))
+		if err != nil {
+			return nil, err
+		}
+		classW = t
+		defer classW.Close()
+	}
+	tr, err := m.NewTrainer(o.LR, o.LR)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+
+	sz := realDS.ImageSize()
+	bs := o.BatchSize
+	px := make([]float32, bs*sz)
+	ys := make([]int64, bs)
+	isGen := make([]bool, bs)
+	var beta distuv.Beta
+	if o.MixupAlpha > 0 {
+		beta = distuv.Beta{Alpha: o.MixupAlpha, Beta: o.MixupAlpha, Src: rngSource{rng}}
+	}
+	steps := (dr.n + bs - 1) / bs
+	bar := progress.New(o.Epochs*steps, o.Label)
+	defer bar.Done()
+	var hist []float32
+	for ep := 0; ep < o.Epochs; ep++ {
+		idx := dr.epoch()
+		var sum float64
+		for s := 0; s < steps; s++ {
+			lo, hi := s*bs, min((s+1)*bs, len(idx))
+			n := hi - lo
+			gather(realDS, genDS, idx[lo:hi], px, ys, isGen)
+			if o.Augment {
+				augment(px[:n*sz], n, realDS.C, realDS.H, realDS.W, o.Flip, rng)
+			}
+			var lam float64 = -1
+			if o.MixupAlpha > 0 {
+				lam = beta.Rand()
+			}
+			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, o.GenWeight, lam, rng)
+			if err != nil {
+				return hist, err
+			}
+			sum += float64(loss)
+			bar.Add(1, fmt.Sprintf("epoch %d/%d loss %.4f", ep+1, o.Epochs, sum/float64(s+1)))
+		}
+		hist = append(hist, float32(sum/float64(steps)))
+	}
+	return hist, nil
+}
+
+// step uploads one batch and takes one weighted step. With mixup (lam >= 0) the batch is mixed
+// with a permutation of itself and trained on both labels, weighted lam and 1-lam.
+func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, ds *data.Dataset,
+	classW *bindings.Tensor, genWeight float32, lam float64, rng *rand.Rand) (float32, error) {
+	n := len(ys)
+	sw := make([]float32, n)
+	anyW := false
+	for i := range sw {
+		sw[i] = 1
+		if isGen[i] && genWeight != 1 {
+			sw[i] = genWeight
+			anyW = true
+		}
+	}
+	labels := ys
+	if lam >= 0 {
+		perm := rng.Perm(n)
+		sz := ds.ImageSize()
+		mixed := make([]float32, len(px))
+		for i := 0; i < n; i++ {
+			a, b := px[i*sz:(i+1)*sz], px[perm[i]*sz:(perm[i]+1)*sz]
+			for p := range a {
+				mixed[i*sz+p] = float32(lam)*a[p] + float32(1-lam)*b[p]
+			}
+		}
+		px = append(mixed, mixed...)
+		labels = make([]int64, 2*n)
+		w2 := make([]float32, 2*n)
+		for i := 0; i < n; i++ {
+			labels[i], labels[n+i] = ys[i], ys[perm[i]]
+			w2[i], w2[n+i] = float32(lam)*sw[i], float32(1-lam)*sw[perm[i]]
+		}
+		sw, anyW = w2, true
+		n *= 2
+	}
+	x, err := e.FromF32(px, int64(n), int64(ds.C), int64(ds.H), int64(ds.W))
+	if err != nil {
+		return 0, err
+	}
+	defer x.Close()
+	y, err := e.FromI64(labels, int64(n))
+	if err != nil {
+		return 0, err
+	}
+	defer y.Close()
+	var swt *bindings.Tensor
+	if anyW {
+		if swt, err = e.FromF32(sw, int64(n)); err != nil {
+			return 0, err
+		}
+		defer swt.Close()
+	}
+	return tr.StepClassifier(x, y, classW, swt)
+}
+
+// reweightFactors are n_max / n_c per class (1 for a class with no images), normalised to mean 1.
+func reweightFactors(labels []int64, k int) []float32 {
+	counts := make([]int, k)
+	for _, y := range labels {
+		counts[y]++
+	}
+	maxN := 0
+	for _, c := range counts {
+		maxN = max(maxN, c)
+	}
+	w := make([]float32, k)
+	var sum float64
+	for c, n := range counts {
+		w[c] = 1
+		if n > 0 {
+			w[c] = float32(maxN) / float32(n)
+		}
+		sum += float64(w[c])
+	}
+	for c := range w {
+		w[c] = float32(float64(w[c]) * float64(k) / sum)
+	}
+	return w
+}
+
+type rngSource struct{ r *rand.Rand }
+
+func (s rngSource) Uint64() uint64 { return s.r.Uint64() }
+
+// Predictions are a classifier's outputs over a dataset.
+type Predictions struct {
+	Pred  []int64   // argmax per image
+	Probs []float32 // N*K softmax
+	K     int
+}
+
+// Predict runs m over ds in batches and returns the argmax and softmax per image.
+func Predict(e *bindings.Engine, m *bindings.Model, ds *data.Dataset, batch int) (*Predictions, error) {
+	if batch <= 0 {
+		batch = 512
+	}
+	k := m.Meta.NumClasses
+	out := &Predictions{Pred: make([]int64, ds.Len()), Probs: make([]float32, ds.Len()*k), K: k}
+	sz := ds.ImageSize()
+	for lo := 0; lo < ds.Len(); lo += batch {
+		hi := min(lo+batch, ds.Len())
+		x, err := e.FromF32(ds.Images[lo*sz:hi*sz], int64(hi-lo), int64(ds.C), int64(ds.H), int64(ds.W))
+		if err != nil {
+			return nil, err
+		}
+		lt, err := m.Forward(x)
+		x.Close()
+		if err != nil {
+			return nil, err
+		}
+		logits, err := lt.F32()
+		lt.Close()
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < hi-lo; i++ {
+			row := logits[i*k : (i+1)*k]
+			softmaxInto(row, out.Probs[(lo+i)*k:(lo+i+1)*k])
+			best := 0
+			for c := range row {
+				if row[c] > row[best] {
+					best = c
+				}
+			}
+			out.Pred[lo+i] = int64(best)
+		}
+	}
+	return out, nil
+}
+
+func softmaxInto(logits, dst []float32) {
+	mx := logits[0]
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var s float64
+	for c, v := range logits {
+		ev := math.Exp(float64(v - mx))
+		dst[c] = float32(ev)
+		s += ev
+	}
+	for c := range dst {
+		dst[c] = float32(float64(dst[c]) / s)
+	}
+}

@@ -1,0 +1,197 @@
+package train
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
+)
+
+func testEngine(t testing.TB) *bindings.Engine {
+	t.Helper()
+	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
+	if err != nil || bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("engine or zoo missing: %v", err)
+		}
+		t.Skip("engine or zoo not built")
+	}
+	progress.Quiet = true
+	return e
+}
+
+func zoo(t testing.TB, e *bindings.Engine, name string, role bindings.Role) *bindings.Model {
+	t.Helper()
+	m, err := e.LoadModel(filepath.Join(bindings.FindZoo(), name), role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+// fashion loads n Fashion-MNIST training images, skipping without the data set.
+func fashion(t testing.TB, n int) *data.Dataset {
+	t.Helper()
+	ds, err := data.LoadFashionMNIST("", "train")
+	if err != nil {
+		t.Skipf("Fashion-MNIST: %v", err)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return ds.Subset(idx)
+}
+
+func TestBalancedDrawerEqualisesClasses(t *testing.T) {
+	labels := make([]int64, 0, 1100)
+	for i := 0; i < 1000; i++ {
+		labels = append(labels, 0)
+	}
+	for i := 0; i < 100; i++ {
+		labels = append(labels, 1)
+	}
+	gen := make([]int64, 50)
+	for i := range gen {
+		gen[i] = 1
+	}
+	cases := []struct {
+		desc          string
+		sampling      string
+		genFrac       float64
+		wantShare1    float64 // share of draws that are class 1
+		wantGenShare1 float64 // share of class-1 draws that are generated
+	}{
+		{"uniform follows the data", SampleUniform, 0, 150.0 / 1150, 50.0 / 150},
+		{"balanced draws classes equally", SampleBalanced, 0, 0.5, 0},
+		{"balanced with a quarter generated", SampleBalanced, 0.25, 0.5, 0.25},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			d := newDrawer(labels, gen, 2, c.sampling, c.genFrac, rand.New(rand.NewPCG(1, 2)))
+			var n1, g1, n int
+			for ep := 0; ep < 20; ep++ {
+				for _, i := range d.epoch() {
+					n++
+					isGen := i >= len(labels)
+					y := int64(1)
+					if !isGen {
+						y = labels[i]
+					}
+					if y == 1 {
+						n1++
+						if isGen {
+							g1++
+						}
+					}
+				}
+			}
+			if s := float64(n1) / float64(n); s < c.wantShare1-0.02 || s > c.wantShare1+0.02 {
+				t.Fatalf("class 1 share %.3f, want %.3f", s, c.wantShare1)
+			}
+			if s := float64(g1) / float64(n1); s < c.wantGenShare1-0.02 || s > c.wantGenShare1+0.02 {
+				t.Fatalf("generated share of class 1 %.3f, want %.3f", s, c.wantGenShare1)
+			}
+		})
+	}
+}
+
+func TestReweightFactors(t *testing.T) {
+	w := reweightFactors([]int64{0, 0, 0, 1}, 3)
+	// raw n_max/n: 1, 3, 1 (class 2 has none) -> mean 5/3 -> normalised 0.6, 1.8, 0.6
+	want := []float32{0.6, 1.8, 0.6}
+	for i := range w {
+		if d := w[i] - want[i]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("weights %v, want %v", w, want)
+		}
+	}
+}
+
+func TestAugmentShiftsAndFlips(t *testing.T) {
+	px := make([]float32, 5*5)
+	px[2*5+2] = 1 // centre pixel
+	rng := rand.New(rand.NewPCG(3, 4))
+	moved := false
+	for i := 0; i < 20; i++ {
+		img := append([]float32(nil), px...)
+		augment(img, 1, 1, 5, 5, true, rng)
+		var sum float32
+		for _, v := range img {
+			sum += v
+		}
+		if sum != 1 {
+			t.Fatalf("a shift of at most 2 px must keep the centre pixel, sum %v", sum)
+		}
+		if img[2*5+2] != 1 {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Fatal("augmentation never moved the image")
+	}
+}
+
+func TestClassifierLearnsAndPredicts(t *testing.T) {
+	e := testEngine(t)
+	ds := fashion(t, 2000)
+	for _, o := range []ClassifierOptions{
+		{Epochs: 2, Seed: 1},
+		{Epochs: 2, Seed: 1, Sampling: SampleBalanced, Reweight: true, Augment: true, MixupAlpha: 0.2},
+	} {
+		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+		hist, err := Classifier(e, m, ds, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) != 2 || !(hist[1] < hist[0]) {
+			t.Fatalf("loss per epoch %v did not fall", hist)
+		}
+		pr, err := Predict(e, m, ds, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		right := 0
+		for i, p := range pr.Pred {
+			if p == ds.Labels[i] {
+				right++
+			}
+		}
+		if acc := float64(right) / float64(ds.Len()); acc < 0.5 {
+			t.Fatalf("training accuracy %.3f after 2 epochs (options %+v)", acc, o)
+		}
+	}
+}
+
+func TestGeneratorTrainingLowersLoss(t *testing.T) {
+	e := testEngine(t)
+	ds := fashion(t, 1024)
+	g := zoo(t, e, "cvae.pt", bindings.RoleGenerator)
+	hist, err := Generator(e, g, ds, GeneratorOptions{Epochs: 3, Seed: 2, Balanced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(hist[2] < hist[0]) {
+		t.Fatalf("VAE loss per epoch %v did not fall", hist)
+	}
+}
+
+func BenchmarkVAEStep(b *testing.B) {
+	e := testEngine(b)
+	ds := fashion(b, 4096)
+	for _, p := range []float64{1e-9, 0.25} {
+		b.Run("cond_prob="+map[bool]string{true: "0", false: "0.25"}[p < 0.01], func(b *testing.B) {
+			g := zoo(b, e, "cvae.pt", bindings.RoleGenerator)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := Generator(e, g, ds, GeneratorOptions{Epochs: 1, Seed: 2, Balanced: true, CondProb: p}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
