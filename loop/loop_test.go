@@ -144,3 +144,38 @@ func checkRunFolder(t *testing.T, dir string, rounds int) {
 		}
 	}
 }
+
+// TestForeignGeneratorRunsEndToEnd swaps in a team's own TorchScript generator of another
+// architecture (zoo/fixtures.py's conv VAE, no attr_names) through the job file.
+func TestForeignGeneratorRunsEndToEnd(t *testing.T) {
+	e := testEngine(t)
+	zp, err := ResolveModel("zoo:cvae")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(filepath.Dir(filepath.Dir(zp)), "fixtures", "foreign_vae.pt")
+	if d := os.Getenv("GAM_FIXTURES"); d != "" {
+		foreign = filepath.Join(d, "foreign_vae.pt")
+	}
+	body := strings.Replace(tinyJob, "[loop]\nrounds = 2", "[loop]\nrounds = 1", 1) + "\n[models]\ngenerator = \"" + foreign + "\"\n"
+	job, err := LoadJob(writeJob(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := Prepare(e, job, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkRunFolder(t, dir, 1)
+	recs, err := data.ReadManifestRecords(filepath.Join(dir, "accepted", "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].Provenance.Generator != foreign {
+		t.Fatalf("provenance names generator %q", recs[0].Provenance.Generator)
+	}
+}

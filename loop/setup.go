@@ -123,3 +123,13 @@ func ResolveModel(ref string) (string, error) {
 	}
 	return ref, nil
 }
+
+// LoadTraining loads the job's training split (after its scenario), for tools that need real
+// images without a run: calibration and duplicate checks in `gam-native generate`.
+func LoadTraining(e *bindings.Engine, j *Job) (*data.Dataset, error) {
+	sp, err := loadData(e, j)
+	if err != nil {
+		return nil, err
+	}
+	return sp.Train, nil
+}

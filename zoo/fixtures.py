@@ -16,6 +16,7 @@ bad (each must be refused at load, with a message naming the problem):
 good:
   foreign_vae.pt   a conv / conv-transpose VAE, attr_names [], latent 8, trainable (`loss`)
   frozen_gen.pt    a generator without training members: used as it comes
+  nan_vae.pt       the zoo cVAE, but sample() returns NaN for some rows (pipeline NaN test)
 All are 28x28 grayscale with 10 classes, deterministic, written atomically.
 """
 import argparse
@@ -37,6 +38,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
 from export import write_if_changed  # noqa: E402
+from cvae import CVAE  # noqa: E402
 
 
 class _Gen(nn.Module):
@@ -194,6 +196,42 @@ class ForeignVAE(nn.Module):
         return torch.exp(-self._neg_elbo(x, y, False) / 784.0)
 
 
+class NaNVAE(nn.Module):
+    """The zoo's cVAE, except that sample() returns NaN images wherever z[:, 0] > 1 (about 16% of
+    standard-normal draws): for testing that the pipeline rejects them with reason "nan"."""
+
+    gam_contract: str
+    kind: str
+    num_classes: int
+    latent_dim: int
+    attr_names: List[str]
+    image_shape: List[int]
+
+    def __init__(self):
+        super().__init__()
+        self.inner = CVAE()
+        self.gam_contract = self.inner.gam_contract
+        self.kind = self.inner.kind
+        self.num_classes = self.inner.num_classes
+        self.latent_dim = self.inner.latent_dim
+        self.attr_names = self.inner.attr_names
+        self.image_shape = self.inner.image_shape
+
+    @torch.jit.export
+    def sample(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        x = self.inner.sample(z, y, attrs)
+        bad = (z[:, 0] > 1.0).view(-1, 1, 1, 1)
+        return torch.where(bad, torch.full_like(x, float("nan")), x)
+
+    @torch.jit.export
+    def confidence(self, x: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        return self.inner.confidence(x, y, attrs)
+
+    @torch.jit.export
+    def loss(self, x: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        return self.inner.loss(x, y, attrs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -224,6 +262,7 @@ def main() -> None:
     save("state_dict.pt", buf.getvalue(), "bad: a pickled state_dict, not TorchScript")
     script("foreign_vae.pt", ForeignVAE, "good: conv-transpose VAE, attr_names [], trainable")
     script("frozen_gen.pt", GoodGen, "good: generator without loss (frozen)")
+    script("nan_vae.pt", NaNVAE, "good but faulty: the zoo cVAE returning NaN images for z[:, 0] > 1")
 
 
 if __name__ == "__main__":

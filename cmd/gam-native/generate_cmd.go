@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/loop"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/report"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:  "generate",
+		Usage: "generate, score and screen images for a plan; write them as ImageFolder + manifest",
+		Description: "For an external training pipeline: reads a gam.plan/v1 file (from `gam-native plan`), samples\n" +
+			"each target's images from the generator, scores their generation confidence (calibrated on the\n" +
+			"real images of --data), screens them with --screen, drops near-duplicates, and writes the\n" +
+			"accepted ones to OUT/images/<class>/*.png with OUT/manifest.jsonl (data/MANIFEST.md). The\n" +
+			"generator and screen should be trained (e.g. a run folder's models/generator.pt and screen.pt).\n" +
+			"The [generate] table of --config sets thresholds, review band, latent search and batch size.\n\n" +
+			"Example:\n" +
+			"   gam-native generate --plan plan.json --out gen/ --generator runs/X/models/generator.pt \\\n" +
+			"       --screen runs/X/models/screen.pt --data fashion-mnist",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl; appended to when it exists)"},
+			&cli.StringFlag{Name: "generator", Value: "zoo:cvae", Usage: "generator: zoo:NAME or a TorchScript file"},
+			&cli.StringFlag{Name: "screen", Value: "zoo:screen", Usage: "screen classifier: zoo:NAME or a TorchScript file"},
+			&cli.StringFlag{Name: "target", Usage: "target classifier for the hardness search (needs [generate] search_steps > 0)"},
+			&cli.StringFlag{Name: "data", Value: "fashion-mnist", Usage: "real training data for calibration and duplicate checks (a job's data.source)"},
+			&cli.StringFlag{Name: "config", Usage: "job `TOML` whose [generate] table is used"},
+			&cli.Uint64Flag{Name: "seed", Usage: "seed: the same seed and plan give the same images"},
+			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+		},
+		Action: runGenerate,
+	})
+}
+
+func runGenerate(c *cli.Context) error {
+	job := loop.DefaultJob()
+	var err error
+	if p := c.String("config"); p != "" {
+		if job, err = loop.LoadJob(p); err != nil {
+			return err
+		}
+	}
+	var p plan.Plan
+	b, err := os.ReadFile(c.String("plan"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("plan %s: %w", c.String("plan"), err)
+	}
+	if p.Format != plan.PlanFormat {
+		return fmt.Errorf("plan %s: format %q, want %q", c.String("plan"), p.Format, plan.PlanFormat)
+	}
+	e, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	load := func(ref string, role bindings.Role) (*bindings.Model, error) {
+		path, err := loop.ResolveModel(ref)
+		if err != nil {
+			return nil, err
+		}
+		return e.LoadModel(path, role)
+	}
+	g, err := load(c.String("generator"), bindings.RoleGenerator)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	screen, err := load(c.String("screen"), bindings.RoleClassifier)
+	if err != nil {
+		return err
+	}
+	defer screen.Close()
+	models := generate.Models{Generator: g, GeneratorName: c.String("generator"), Screen: screen}
+	if t := c.String("target"); t != "" {
+		if models.Target, err = load(t, bindings.RoleClassifier); err != nil {
+			return err
+		}
+		defer models.Target.Close()
+	}
+	job.Data.Source, job.Data.Scenario = c.String("data"), data.BalancedScenario
+	real, err := loop.LoadTraining(e, &job)
+	if err != nil {
+		return err
+	}
+	cal, err := generate.Calibrate(e, g, real, 200)
+	if err != nil {
+		return err
+	}
+	dd, err := generate.NewDedup(e, screen, real, 500, job.Generate.DupThreshold)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	reviewDir := ""
+	if job.Generate.ReviewBand > 0 {
+		reviewDir = filepath.Join(out, "review")
+	}
+	s := g.Meta.ImageShape
+	sink, err := generate.OpenDirSink(out, reviewDir, real.ClassNames, c.Int("round"), c.String("generator"), s[0], s[1], s[2])
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := generate.Run(ctx, e, models, p.Targets, generate.Options{Config: job.Generate, Seed: c.Uint64("seed"), Round: c.Int("round"),
+		Calibration: cal, Dedup: dd}, sink)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, t := range res.Targets {
+		rows = append(rows, []string{t.ID, fmt.Sprint(t.Quota), fmt.Sprint(t.Accepted), fmt.Sprint(t.Pending), fmt.Sprint(t.Attempts), fmt.Sprint(t.Rejected)})
+	}
+	fmt.Print(report.Aligned([]string{"target", "quota", "accepted", "pending", "tried", "rejected"}, rows))
+	fmt.Printf("%d accepted in %.1fs: %s\n", res.Accepted, res.Seconds, filepath.Join(out, "manifest.jsonl"))
+	return nil
+}

@@ -1,0 +1,320 @@
+package generate
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/train"
+)
+
+// fixture is a briefly trained cVAE, screen and target CNN shared by the tests of this file.
+var fixture struct {
+	once                sync.Once
+	err                 error
+	e                   *bindings.Engine
+	ds                  *data.Dataset
+	gen, screen, target *bindings.Model
+	cal                 *Calibration
+}
+
+const (
+	coat  = 4
+	shirt = 6
+)
+
+func setup(t *testing.T) {
+	t.Helper()
+	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
+	if err != nil || bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("engine or zoo missing: %v", err)
+		}
+		t.Skip("engine or zoo not built")
+	}
+	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	progress.Quiet = true
+	f := &fixture
+	f.once.Do(func() {
+		f.e = e
+		all, err := data.LoadFashionMNIST("", "train")
+		if err != nil {
+			f.err = err
+			return
+		}
+		idx := make([]int, 12000)
+		for i := range idx {
+			idx[i] = i
+		}
+		f.ds = all.Subset(idx)
+		zoo := bindings.FindZoo()
+		load := func(name string, role bindings.Role) *bindings.Model {
+			m, err := e.LoadModel(filepath.Join(zoo, name), role)
+			if err != nil && f.err == nil {
+				f.err = err
+			}
+			return m
+		}
+		f.gen, f.screen, f.target = load("cvae.pt", bindings.RoleGenerator), load("screen.pt", bindings.RoleClassifier), load("cnn.pt", bindings.RoleClassifier)
+		if f.err != nil {
+			return
+		}
+		if _, f.err = train.Generator(e, f.gen, f.ds, train.GeneratorOptions{Epochs: 3, Seed: 1, Balanced: true}); f.err != nil {
+			return
+		}
+		if _, f.err = train.Classifier(e, f.screen, f.ds, nil, train.ClassifierOptions{Epochs: 3, Seed: 2, Sampling: train.SampleBalanced}); f.err != nil {
+			return
+		}
+		if _, f.err = train.Classifier(e, f.target, f.ds, nil, train.ClassifierOptions{Epochs: 1, Seed: 3}); f.err != nil {
+			return
+		}
+		f.cal, f.err = Calibrate(e, f.gen, f.ds, 200)
+	})
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+}
+
+// memSink keeps candidates in memory.
+type memSink struct{ acc, pend []*Candidate }
+
+func (m *memSink) Accept(c *Candidate) error { m.acc = append(m.acc, c); return nil }
+func (m *memSink) Pend(c *Candidate) error   { m.pend = append(m.pend, c); return nil }
+
+func run(t *testing.T, m Models, targets []plan.Target, cfg Config, seed uint64, sink Sink) *Result {
+	t.Helper()
+	f := &fixture
+	dd, err := NewDedup(f.e, m.Screen, f.ds, 300, cfg.DupThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: seed, Round: 1, Calibration: f.cal, Dedup: dd}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestPlanQuotasAreMetExactly(t *testing.T) {
+	setup(t)
+	f := &fixture
+	targets := []plan.Target{
+		{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 500},
+		{ID: "coat/blurry", Class: coat, ClassName: "coat", Condition: "blur", SeverityMin: 0.5, SeverityMax: 1, Count: 500},
+		{ID: "coat", Class: coat, ClassName: "coat", Count: 200},
+	}
+	sink := &memSink{}
+	cfg := DefaultConfig()
+	cfg.MaxAttempts = 50
+	res := run(t, Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}, targets, cfg, 7, sink)
+	byTarget := map[string][]*Candidate{}
+	for _, c := range sink.acc {
+		byTarget[c.Target.ID] = append(byTarget[c.Target.ID], c)
+	}
+	for i, tg := range targets {
+		tr := res.Targets[i]
+		if tr.Accepted != tg.Count || len(byTarget[tg.ID]) != tg.Count || tr.Shortfall != 0 {
+			t.Fatalf("target %s: accepted %d (%d handed on) of %d; rejected %v", tg.ID, tr.Accepted, len(byTarget[tg.ID]), tg.Count, tr.Rejected)
+		}
+		if tr.Attempts < tr.Accepted {
+			t.Fatalf("target %s: %d attempts for %d accepted", tg.ID, tr.Attempts, tr.Accepted)
+		}
+	}
+	// The screen agrees with the intended label on every accepted image.
+	sz := f.gen.Meta.Pixels()
+	px := make([]float32, 0, len(sink.acc)*sz)
+	want := make([]int64, 0, len(sink.acc))
+	for _, c := range sink.acc {
+		px = append(px, c.Pixels...)
+		want = append(want, int64(c.Target.Class))
+	}
+	ds := &data.Dataset{C: 1, H: 28, W: 28, Images: px, Labels: want}
+	pr, err := train.Predict(f.e, f.screen, ds, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pr.Pred {
+		if p != want[i] {
+			t.Fatalf("accepted image %d: screen says %d, intended %d", i, p, want[i])
+		}
+	}
+	// Blurry ones measure blurrier than clean ones of the same class.
+	sharp := func(cs []*Candidate) float64 {
+		var buf []float32
+		for _, c := range cs {
+			buf = append(buf, c.Pixels...)
+		}
+		x, err := f.e.FromF32(buf, int64(len(cs)), 1, 28, 28)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		st, err := f.e.ImageStats(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		v, _ := st.F32()
+		var s float64
+		for i := 0; i < len(cs); i++ {
+			s += float64(v[i*4+bindings.StatSharpness])
+		}
+		return s / float64(len(cs))
+	}
+	if b, c := sharp(byTarget["coat/blurry"]), sharp(byTarget["coat"]); !(b < c) {
+		t.Fatalf("blurry coats sharpness %.5f not below clean coats %.5f", b, c)
+	}
+	for _, c := range byTarget["coat/blurry"] {
+		if c.Conditions["blur"] == "" || c.Attrs["blur"] < 0.5 {
+			t.Fatalf("blurry candidate without its condition: %+v %+v", c.Conditions, c.Attrs)
+		}
+	}
+}
+
+func TestHardnessSearchLowersTheMargin(t *testing.T) {
+	setup(t)
+	f := &fixture
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Hardness: 1, Count: 150}}
+	m := Models{Generator: f.gen, Screen: f.screen, Target: f.target}
+	cfg := DefaultConfig()
+	plain := run(t, m, targets, cfg, 11, &memSink{})
+	cfg.SearchSteps, cfg.SearchLR = 10, 0.1
+	hard := run(t, m, targets, cfg, 11, &memSink{})
+	t.Logf("mean target margin on accepted shirts: plain %.3f, with search %.3f", plain.Targets[0].MeanMargin, hard.Targets[0].MeanMargin)
+	if hard.Targets[0].Accepted != 150 || !(hard.Targets[0].MeanMargin < plain.Targets[0].MeanMargin) {
+		t.Fatalf("search: accepted %d, margin %.3f vs plain %.3f", hard.Targets[0].Accepted, hard.Targets[0].MeanMargin, plain.Targets[0].MeanMargin)
+	}
+}
+
+func TestSameSeedSameManifest(t *testing.T) {
+	setup(t)
+	f := &fixture
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 60},
+		{ID: "coat/shadow", Class: coat, ClassName: "coat", Condition: "shadow", SeverityMin: 0.5, SeverityMax: 1, Count: 40}}
+	write := func(seed uint64) (string, []byte) {
+		dir := t.TempDir()
+		s, err := OpenDirSink(dir, "", data.FashionMNISTClasses, 1, "zoo:cvae", 1, 28, 28)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}, targets, DefaultConfig(), seed, s)
+		s.Close()
+		b, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir, b
+	}
+	d1, m1 := write(5)
+	_, m2 := write(5)
+	d3, _ := write(6)
+	if !bytes.Equal(m1, m2) || len(m1) == 0 {
+		l1, l2 := bytes.Split(m1, []byte("\n")), bytes.Split(m2, []byte("\n"))
+		for i := range min(len(l1), len(l2)) {
+			if !bytes.Equal(l1[i], l2[i]) {
+				t.Fatalf("same seed and plan gave different manifests (%d and %d lines); line %d:\n%s\n%s", len(l1), len(l2), i+1, l1[i], l2[i])
+			}
+		}
+		t.Fatalf("same seed and plan gave different manifests (%d and %d lines)", len(l1), len(l2))
+	}
+	recs, err := data.ReadManifestRecords(filepath.Join(d1, "manifest.jsonl"))
+	if err != nil || len(recs) != 100 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	a, _ := os.ReadFile(filepath.Join(d1, recs[0].Path))
+	b, _ := os.ReadFile(filepath.Join(d3, recs[0].Path))
+	if bytes.Equal(a, b) {
+		t.Fatal("a different seed gave the same first image")
+	}
+	if recs[0].Provenance == nil || recs[0].Provenance.Seed == 0 || recs[0].Provenance.Generator != "zoo:cvae" {
+		t.Fatalf("provenance %+v", recs[0].Provenance)
+	}
+}
+
+func TestNaNSamplesAreRejectedAndTheRunGoesOn(t *testing.T) {
+	setup(t)
+	f := &fixture
+	p := filepath.Join(os.Getenv("GAM_FIXTURES"), "nan_vae.pt")
+	if os.Getenv("GAM_FIXTURES") == "" {
+		p = filepath.Join(filepath.Dir(bindings.FindZoo()), "fixtures", "nan_vae.pt")
+	}
+	g, err := f.e.LoadModel(p, bindings.RoleGenerator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := train.Generator(f.e, g, f.ds, train.GeneratorOptions{Epochs: 1, Seed: 1, Balanced: true}); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Calibrate(f.e, g, f.ds, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	targets := []plan.Target{{ID: "trouser", Class: 1, ClassName: "trouser", Count: 50}}
+	res, err := Run(context.Background(), f.e, Models{Generator: g, Screen: f.screen}, targets, Options{Config: DefaultConfig(), Seed: 3, Calibration: cal}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Targets[0].Rejected[ReasonNaN] == 0 {
+		t.Fatalf("no NaN rejections: %v", res.Targets[0].Rejected)
+	}
+	for _, c := range sink.acc {
+		for _, v := range c.Pixels {
+			if math.IsNaN(float64(v)) {
+				t.Fatal("a NaN image was accepted")
+			}
+		}
+	}
+	t.Logf("accepted %d, rejected %v", res.Targets[0].Accepted, res.Targets[0].Rejected)
+}
+
+func TestCalibrationPercentile(t *testing.T) {
+	c := &Calibration{PerClass: [][]float32{{0.1, 0.2, 0.2, 0.4}, nil}}
+	cases := []struct {
+		desc string
+		cls  int
+		v    float32
+		want float32
+	}{
+		{"below all", 0, 0.05, 0},
+		{"ties count as at or below", 0, 0.2, 0.75},
+		{"above all", 0, 0.9, 1},
+		{"class without real images passes", 1, 0.0, 1},
+	}
+	for _, tc := range cases {
+		if got := c.Percentile(tc.cls, tc.v); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.desc, got, tc.want)
+		}
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	cases := []struct {
+		desc string
+		edit func(*Config)
+		want string
+	}{
+		{"prob threshold above 1", func(c *Config) { c.ProbThreshold = 1.2 }, "prob_threshold"},
+		{"confidence threshold below 0", func(c *Config) { c.ConfThreshold = -0.1 }, "conf_threshold"},
+		{"review band past 1", func(c *Config) { c.ProbThreshold, c.ReviewBand = 0.9, 0.2 }, "review_band"},
+		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
+	}
+	for _, tc := range cases {
+		c := DefaultConfig()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+			t.Errorf("%s: %v", tc.desc, err)
+		}
+	}
+}
