@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/loop"
+)
+
+// capture runs the CLI with args and returns what it printed on stdout.
+func capture(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	err = newApp().Run(append([]string{"gam-native"}, args...))
+	w.Close()
+	os.Stdout = old
+	return <-done, err
+}
+
+func TestInfoSaysWhyThereIsNoGPU(t *testing.T) {
+	if _, err := bindings.Open(os.Getenv("GAM_ENGINE")); err != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip("engine not built")
+	}
+	out, err := capture(t, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"libtorch:", "threads:", "host memory:", "zoo:"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("info output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "gpus:        none") && !strings.Contains(out, "none (") {
+		t.Fatalf("no GPU but no reason given:\n%s", out)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range newApp().Commands {
+		if c.Usage == "" {
+			t.Errorf("command %s has no usage line", c.Name)
+		}
+	}
+}
+
+func TestPrintDefaultIsTheEmbeddedJob(t *testing.T) {
+	out, err := capture(t, "run", "--print-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal([]byte(out), loop.DefaultJobTOML) {
+		t.Fatal("--print-default differs from the embedded job")
+	}
+	if _, err := loop.ParseJob("printed", []byte(out)); err != nil {
+		t.Fatal(err)
+	}
+}
