@@ -121,6 +121,12 @@ func Open(path string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// libgomp spin-waits at every parallel-region barrier by default; on a shared or oversubscribed
+	// machine that burned the other thread's time slice and made small calls 33x slower (bench/NOTES.md).
+	// It reads the variable when the library loads, so set it before dlopen unless the user chose.
+	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
+		os.Setenv("OMP_WAIT_POLICY", "PASSIVE")
+	}
 	e := &Engine{Path: p, calls: make(chan func())}
 	ready := make(chan error)
 	go e.loop(p, ready)

@@ -37,7 +37,7 @@ type Config struct {
 
 // DefaultConfig is what a job gets when it sets nothing.
 func DefaultConfig() Config {
-	return Config{BatchSize: 256, Temperature: 1, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
+	return Config{BatchSize: 128, Temperature: 1, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
 		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.999, QueueDepth: 2}
 }
 

@@ -69,14 +69,41 @@ func setup(t *testing.T) {
 		if f.err != nil {
 			return
 		}
-		if _, f.err = train.Generator(e, f.gen, f.ds, train.GeneratorOptions{Epochs: 3, Seed: 1, Balanced: true}); f.err != nil {
-			return
+		// Training dominates this package's test time, so the trained models are cached under the
+		// build folder (delete it to retrain); the training itself is tested in package train.
+		cache := filepath.Join(filepath.Dir(zoo), "testcache")
+		steps := []struct {
+			m     **bindings.Model
+			file  string
+			role  bindings.Role
+			train func(m *bindings.Model) error
+		}{
+			{&f.gen, "gen.pt", bindings.RoleGenerator, func(m *bindings.Model) error {
+				_, err := train.Generator(e, m, f.ds, train.GeneratorOptions{Epochs: 8, Seed: 1, Balanced: true})
+				return err
+			}},
+			{&f.screen, "screen.pt", bindings.RoleClassifier, func(m *bindings.Model) error {
+				_, err := train.Classifier(e, m, f.ds, nil, train.ClassifierOptions{Epochs: 4, Seed: 2, Sampling: train.SampleBalanced})
+				return err
+			}},
+			{&f.target, "target.pt", bindings.RoleClassifier, func(m *bindings.Model) error {
+				_, err := train.Classifier(e, m, f.ds, nil, train.ClassifierOptions{Epochs: 1, Seed: 3})
+				return err
+			}},
 		}
-		if _, f.err = train.Classifier(e, f.screen, f.ds, nil, train.ClassifierOptions{Epochs: 3, Seed: 2, Sampling: train.SampleBalanced}); f.err != nil {
-			return
-		}
-		if _, f.err = train.Classifier(e, f.target, f.ds, nil, train.ClassifierOptions{Epochs: 1, Seed: 3}); f.err != nil {
-			return
+		for _, st := range steps {
+			p := filepath.Join(cache, st.file)
+			if cached, err := e.LoadModel(p, st.role); err == nil {
+				(*st.m).Close()
+				*st.m = cached
+				continue
+			}
+			if f.err = st.train(*st.m); f.err != nil {
+				return
+			}
+			if err := os.MkdirAll(cache, 0o755); err == nil {
+				_ = (*st.m).Save(p)
+			}
 		}
 		f.cal, f.err = Calibrate(e, f.gen, f.ds, 200)
 	})
@@ -90,6 +117,7 @@ type memSink struct{ acc, pend []*Candidate }
 
 func (m *memSink) Accept(c *Candidate) error { m.acc = append(m.acc, c); return nil }
 func (m *memSink) Pend(c *Candidate) error   { m.pend = append(m.pend, c); return nil }
+func (m *memSink) Flush() error              { return nil }
 
 func run(t *testing.T, m Models, targets []plan.Target, cfg Config, seed uint64, sink Sink) *Result {
 	t.Helper()

@@ -51,9 +51,12 @@ type Candidate struct {
 }
 
 // Sink receives candidates in a deterministic order: per target, in the order they were made.
+// Flush is called after each batch and at the end: what was accepted before it must be durable
+// when it returns.
 type Sink interface {
 	Accept(c *Candidate) error
 	Pend(c *Candidate) error
+	Flush() error
 }
 
 // TargetResult is what happened to one target.
@@ -109,6 +112,21 @@ type batch struct {
 
 func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a) }
 
+// covered reports whether the batches made but not yet consumed are expected, at the acceptance
+// rate seen so far, to bring the accepted count to need. Before the first batch is consumed the
+// rate is unknown, so one batch in flight is enough to wait for.
+func covered(made, consumed, accepted, need int64) bool {
+	inflight := made - consumed
+	if inflight <= 0 {
+		return false
+	}
+	if consumed == 0 {
+		return true
+	}
+	rate := float64(accepted) / float64(consumed)
+	return float64(accepted)+rate*float64(inflight) >= float64(need)
+}
+
 // batchSeed derives the seed of batch seq of target id, so that a target's images do not
 // depend on which other targets a plan has.
 func batchSeed(seed uint64, round int, id string, seq int) uint64 {
@@ -156,6 +174,10 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		total += max(need[i], 0)
 	}
 	var busy [3]atomic.Int64
+	// What the sink has seen, per target, so the sampler does not run far ahead of a target whose
+	// quota the batches in flight will probably cover (those would be thrown away).
+	accepted := make([]atomic.Int64, len(targets))
+	consumed := make([]atomic.Int64, len(targets))
 	sampled := make(chan *batch, cfg.QueueDepth)
 	screened := make(chan *batch, cfg.QueueDepth)
 	go func() {
@@ -164,6 +186,12 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		for ti := range targets {
 			limit := int(math.Ceil(cfg.MaxAttempts * float64(max(need[ti], 0))))
 			for seq, made := 0, 0; made < limit && !done[ti].Load(); seq++ {
+				for !done[ti].Load() && ctx.Err() == nil && covered(int64(made), consumed[ti].Load(), accepted[ti].Load(), int64(need[ti])) {
+					time.Sleep(time.Millisecond)
+				}
+				if done[ti].Load() || ctx.Err() != nil {
+					break
+				}
 				n := min(cfg.BatchSize, limit-made)
 				b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
 				busy[0].Add(int64(time.Since(t0)))
@@ -190,7 +218,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			}
 			t0 := time.Now()
 			if b.err == nil {
-				b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, b)
+				b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, o.Dedup != nil, b)
 			}
 			b.close()
 			busy[1].Add(int64(time.Since(t0)))
@@ -226,6 +254,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			continue // a batch made before the quota was met: surplus, not an attempt
 		}
 		tr.Attempts += b.n
+		consumed[ti].Add(int64(b.n))
 		for _, v := range b.verdict {
 			if r, ok := verdictReason[v]; ok {
 				tr.Rejected[r]++
@@ -270,9 +299,16 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			}
 			tr.Accepted++
 			res.Accepted++
+			accepted[ti].Add(1)
 			bar.Add(1, "")
 			if tr.Accepted >= tr.Quota {
 				done[ti].Store(true)
+			}
+		}
+		if firstErr == nil {
+			if err := sink.Flush(); err != nil {
+				firstErr = err
+				cancel()
 			}
 		}
 		busy[2].Add(int64(time.Since(t0)))
@@ -376,37 +412,16 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 	return b
 }
 
-// scoreBatch computes calibrated confidence, runs the fused screen, and copies out the accepted
-// rows (pixels, embeddings, target margins).
-func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, b *batch) error {
-	raw, err := m.Generator.Confidence(b.x, b.y, b.a)
-	if err != nil {
-		return err
-	}
-	rawV, err := raw.F32()
-	raw.Close()
-	if err != nil {
-		return err
-	}
-	b.conf = make([]float32, len(rawV))
-	for i, v := range rawV {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			b.conf[i] = float32(math.NaN())
-			continue
-		}
-		b.conf[i] = cal.Percentile(class, v)
-	}
-	ct, err := e.FromF32(b.conf, int64(len(b.conf)))
-	if err != nil {
-		return err
-	}
-	defer ct.Close()
+// scoreBatch screens the batch first (the fused op: NaN, label, probability), then scores the
+// generation confidence of the survivors only (it costs twice the screen per image and most
+// images fall at the screen), and copies out the accepted rows (pixels, embeddings, margins).
+func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, dedup bool, b *batch) error {
 	logits, err := m.Screen.Forward(b.x)
 	if err != nil {
 		return err
 	}
 	defer logits.Close()
-	verdict, prob, acc, err := e.Screen(logits, b.y, ct, cfg.ProbThreshold, cfg.ConfThreshold)
+	verdict, prob, acc, err := e.Screen(logits, b.y, nil, cfg.ProbThreshold, 0)
 	if err != nil {
 		return err
 	}
@@ -417,30 +432,89 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 	if b.prob, err = prob.F32(); err != nil {
 		return err
 	}
-	if b.accepted, err = acc.I64(); err != nil {
+	survivors, err := acc.I64()
+	if err != nil {
 		return err
 	}
-	if len(b.accepted) == 0 {
+	b.conf = make([]float32, b.n)
+	if len(survivors) == 0 {
 		return nil
 	}
-	xs, err := b.x.Select(b.accepted)
+	xs, err := b.x.Select(survivors)
 	if err != nil {
 		return err
 	}
 	defer xs.Close()
-	if b.pixels, err = xs.F32(); err != nil {
+	raw, err := confidenceRows(m.Generator, xs, b, survivors)
+	if err != nil {
 		return err
 	}
-	s := m.Generator.Meta.ImageShape
-	if b.vecs, err = embed(e, m.Screen, b.pixels, len(b.accepted), s[0], s[1], s[2]); err != nil {
+	keep := make([]int64, 0, len(survivors))
+	keepRows := make([]int64, 0, len(survivors))
+	for j, row := range survivors {
+		v := raw[j]
+		switch {
+		case math.IsNaN(float64(v)) || math.IsInf(float64(v), 0):
+			b.verdict[row] = int64(bindings.VerdictNaN)
+			continue
+		default:
+			b.conf[row] = cal.Percentile(class, v)
+			if b.conf[row] < cfg.ConfThreshold {
+				b.verdict[row] = int64(bindings.VerdictConfidence)
+				continue
+			}
+			keep = append(keep, int64(j))
+			keepRows = append(keepRows, row)
+		}
+	}
+	b.accepted = keepRows
+	if len(keep) == 0 {
+		return nil
+	}
+	xa := xs
+	if len(keep) < len(survivors) {
+		if xa, err = xs.Select(keep); err != nil {
+			return err
+		}
+		defer xa.Close()
+	}
+	if b.pixels, err = xa.F32(); err != nil {
 		return err
+	}
+	if dedup {
+		s := m.Generator.Meta.ImageShape
+		if b.vecs, err = embed(e, m.Screen, b.pixels, len(keep), s[0], s[1], s[2]); err != nil {
+			return err
+		}
 	}
 	if m.Target != nil {
-		if b.margin, err = margins(m.Target, xs, class); err != nil {
+		if b.margin, err = margins(m.Target, xa, class); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// confidenceRows is the generator's raw confidence on the selected rows xs of batch b.
+func confidenceRows(g *bindings.Model, xs *bindings.Tensor, b *batch, rows []int64) ([]float32, error) {
+	ys, err := b.y.Select(rows)
+	if err != nil {
+		return nil, err
+	}
+	defer ys.Close()
+	var as *bindings.Tensor
+	if b.a != nil {
+		if as, err = b.a.Select(rows); err != nil {
+			return nil, err
+		}
+		defer as.Close()
+	}
+	c, err := g.Confidence(xs, ys, as)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.F32()
 }
 
 // margins is the target classifier's logit of class minus its best other logit, per row.

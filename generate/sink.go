@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/gam-native/gam-native/data"
 )
@@ -14,7 +14,8 @@ import (
 // DirSink writes accepted images as an ImageFolder (images/<class>/NAME.png) with a durable,
 // append-only manifest, and pending ones likewise under a review folder. Names are a function of
 // round, target and order, so a resumed run rewrites the same files and the manifest writer
-// skips records it already has: accepted images end up there exactly once.
+// skips records it already has: accepted images end up there exactly once. An image is in the
+// manifest only after its file is durable.
 type DirSink struct {
 	Dir, ReviewDir string
 	ClassNames     []string
@@ -23,6 +24,8 @@ type DirSink struct {
 	C, H, W        int
 	accepted       *data.ManifestWriter
 	pending        *data.ManifestWriter
+	// records written as images but not yet in a manifest: Flush commits them
+	queuedAcc, queuedPend []data.Record
 }
 
 // OpenDirSink opens (or creates) dir/manifest.jsonl and, when reviewDir is set,
@@ -48,11 +51,13 @@ func OpenDirSink(dir, reviewDir string, classNames []string, round int, generato
 	return s, nil
 }
 
-// Close closes the manifests. Idempotent.
+// Close flushes and closes the manifests. Idempotent.
 func (s *DirSink) Close() error {
-	var err error
+	err := s.Flush()
 	if s.accepted != nil {
-		err = s.accepted.Close()
+		if e := s.accepted.Close(); err == nil {
+			err = e
+		}
 	}
 	if s.pending != nil {
 		if e := s.pending.Close(); err == nil {
@@ -67,38 +72,103 @@ func (s *DirSink) Records() []data.Record { return s.accepted.Records() }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-func (s *DirSink) write(root string, c *Candidate, w *data.ManifestWriter) error {
+// write puts the PNG in place (temporary file and rename: a kill leaves the old file or the new
+// one) and queues its record. The file is not fsynced here: Flush makes the whole batch durable
+// with one syncfs before the manifest, the commit record, names it.
+func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
 	cls := s.ClassNames[c.Target.Class]
 	name := fmt.Sprintf("r%d_%s_%06d.png", s.Round, unsafeName.ReplaceAllString(c.Target.ID, "-"), c.Seq)
 	rel := filepath.ToSlash(filepath.Join("images", unsafeName.ReplaceAllString(cls, "-"), name))
 	ds := &data.Dataset{C: s.C, H: s.H, W: s.W, Images: c.Pixels, Labels: []int64{int64(c.Target.Class)}}
 	png, err := data.EncodePNG(ds, 0)
 	if err != nil {
-		return err
+		return data.Record{}, err
 	}
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+		return data.Record{}, err
 	}
-	if err := renameio.WriteFile(p, png, 0o644); err != nil {
-		return err
+	if err := writeNoSync(p, png); err != nil {
+		return data.Record{}, err
 	}
-	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
+	return data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
 		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: s.Round, Target: c.Target.ID, Seed: c.Seed,
-			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions}}
-	_, err = w.Append(rec)
-	return err
+			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions}}, nil
+}
+
+func writeNoSync(p string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), p)
+}
+
+// Flush makes the queued images durable (one syncfs for the whole batch) and appends their
+// records to the manifests, one write and one fsync each.
+func (s *DirSink) Flush() error {
+	if len(s.queuedAcc)+len(s.queuedPend) == 0 {
+		return nil
+	}
+	if err := syncFS(s.Dir); err != nil {
+		return err
+	}
+	if len(s.queuedAcc) > 0 {
+		if _, err := s.accepted.Append(s.queuedAcc...); err != nil {
+			return err
+		}
+		s.queuedAcc = s.queuedAcc[:0]
+	}
+	if len(s.queuedPend) > 0 {
+		if _, err := s.pending.Append(s.queuedPend...); err != nil {
+			return err
+		}
+		s.queuedPend = s.queuedPend[:0]
+	}
+	return nil
+}
+
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 func clamp01(v float32) float32 { return min(max(v, 0), 1) }
 
-// Accept writes an accepted image and its record.
-func (s *DirSink) Accept(c *Candidate) error { return s.write(s.Dir, c, s.accepted) }
+// Accept writes an accepted image; its record is committed by the next Flush.
+func (s *DirSink) Accept(c *Candidate) error {
+	r, err := s.write(s.Dir, c)
+	if err == nil {
+		s.queuedAcc = append(s.queuedAcc, r)
+	}
+	return err
+}
 
-// Pend writes an image for review.
+// Pend writes an image for review; its record is committed by the next Flush.
 func (s *DirSink) Pend(c *Candidate) error {
 	if s.pending == nil {
 		return fmt.Errorf("review band set but no review folder")
 	}
-	return s.write(s.ReviewDir, c, s.pending)
+	r, err := s.write(s.ReviewDir, c)
+	if err == nil {
+		s.queuedPend = append(s.queuedPend, r)
+	}
+	return err
 }

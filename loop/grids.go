@@ -38,6 +38,7 @@ func (g *gridSink) Accept(c *generate.Candidate) error {
 }
 
 func (g *gridSink) Pend(c *generate.Candidate) error { return g.next.Pend(c) }
+func (g *gridSink) Flush() error                     { return g.next.Flush() }
 
 var fileSafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 

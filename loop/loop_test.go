@@ -11,6 +11,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/review"
 )
 
 // tinyJob is a job small enough to run end to end in seconds.
@@ -38,6 +39,7 @@ cap = 30
 [generate]
 conf_threshold = 0.0
 prob_threshold = 0.1
+review_band = 0.3
 max_attempts = 10
 [loop]
 rounds = 2
@@ -86,10 +88,36 @@ func TestTinyJobEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Reviewed = func(dir string, classes []string) ([]data.Record, error) {
+		acc, _, err := review.Resolved(dir, classes)
+		return acc, err
+	}
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	checkRunFolder(t, dir, 2)
+
+	// Borderline images went to the review queue; one accepted there joins the training set.
+	pending, err := review.Pending(dir)
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("review queue: %d pending, %v", len(pending), err)
+	}
+	before, err := r.generatedSet(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pending[0]
+	if err := review.AppendDecisions(dir, review.Decision{Path: p.Path, Decision: "accept", Label: p.Label, Class: p.Class,
+		Reviewer: "test", Time: "2026-11-26T10:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.generatedSet(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Len() != before.Len()+1 {
+		t.Fatalf("a reviewed image did not join the training set: %d -> %d", before.Len(), after.Len())
+	}
 }
 
 // checkRunFolder checks a finished run folder against docs/run-folder.md.

@@ -245,55 +245,47 @@ func (r *Runner) trainScreen() error {
 }
 
 // generatedSet is every accepted image of rounds before `before` (and reviewed ones), minus
-// rolled-back targets.
+// rolled-back targets; nil when there is none.
 func (r *Runner) generatedSet(before int) (*data.Dataset, error) {
+	classes := r.splits.Train.ClassNames
+	var parts []*data.Dataset
 	mp := r.path("accepted", "manifest.jsonl")
-	var recs []data.Record
 	if _, err := os.Stat(mp); err == nil {
-		all, err := data.ReadManifestRecords(mp)
+		ds, recs, err := data.ReadManifest(mp, classes)
 		if err != nil {
 			return nil, err
 		}
-		for _, rec := range all {
+		var keep []int
+		for i, rec := range recs {
 			p := rec.Provenance
-			if p == nil || p.Round >= before || slices.Contains(r.State.RolledBack, fmt.Sprintf("%d/%s", p.Round, p.Target)) {
-				continue
+			if p != nil && p.Round < before && !slices.Contains(r.State.RolledBack, fmt.Sprintf("%d/%s", p.Round, p.Target)) {
+				keep = append(keep, i)
 			}
-			recs = append(recs, rec)
+		}
+		if len(keep) > 0 {
+			parts = append(parts, ds.Subset(keep))
 		}
 	}
-	if len(recs) == 0 {
-		return nil, nil
-	}
-	ds, _, err := data.ReadManifest(mp, r.splits.Train.ClassNames)
-	if err != nil {
-		return nil, err
-	}
-	all, _ := data.ReadManifestRecords(mp)
-	keep := make([]int, 0, len(recs))
-	for i, rec := range all {
-		p := rec.Provenance
-		if p != nil && p.Round < before && !slices.Contains(r.State.RolledBack, fmt.Sprintf("%d/%s", p.Round, p.Target)) {
-			keep = append(keep, i)
-		}
-	}
-	ds = ds.Subset(keep)
 	if r.Reviewed != nil {
-		rv, err := r.Reviewed(r.Dir, r.splits.Train.ClassNames)
+		rv, err := r.Reviewed(r.Dir, classes)
 		if err != nil {
 			return nil, err
 		}
 		if len(rv) > 0 {
-			rds, err := datasetFromReview(r.path("review"), rv, r.splits.Train.ClassNames)
+			rds, err := datasetFromReview(r.path("review"), rv, classes)
 			if err != nil {
 				return nil, err
 			}
-			if ds, err = data.Concat("generated", ds, rds); err != nil {
-				return nil, err
-			}
+			parts = append(parts, rds)
 		}
 	}
-	return ds, nil
+	switch len(parts) {
+	case 0:
+		return nil, nil
+	case 1:
+		return parts[0], nil
+	}
+	return data.Concat("generated", parts...)
 }
 
 // datasetFromReview reads the images of reviewed records (paths relative to the review folder).

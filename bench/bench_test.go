@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// testEngine opens the engine, skipping without it unless GAM_REQUIRE_ENGINE=1 (make test).
+func testEngine(t testing.TB) *bindings.Engine {
+	t.Helper()
+	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
+	if err != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("engine: %v", err)
+		}
+		t.Skipf("engine not built: %v", err)
+	}
+	if bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal("zoo not found: run make")
+		}
+		t.Skip("zoo not exported: run make")
+	}
+	return e
+}
+
+// TestQuickSuiteHasEveryFigure runs every benchmark with --quick on tiny batches (the peer too
+// when Debian's python3-torch is there) and checks the JSON has every figure with sane values.
+func TestQuickSuiteHasEveryFigure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine for a minute")
+	}
+	e := testEngine(t)
+	progress.Quiet = true
+	peer := exists("/usr/bin/python3")
+	o := Options{Quick: true, Batches: []int{4, 16}, Repeat: 2, Warmup: 1, Accepted: 20, LeakCycles: 5, Peer: peer,
+		ModelsDir: t.TempDir(), Data: "/nonexistent"} // untrained zoo models: no minutes of training in a test
+	res, err := Run(context.Background(), e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"sample", "confidence", "screen_forward", "fused_screen", "image_stats", "train_vae_step",
+		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_dirsink"}
+	for _, c := range bindings.Conditions {
+		want = append(want, "conditions/"+c.String())
+	}
+	for _, name := range want {
+		for _, n := range o.Batches {
+			f := back.Find(name, n)
+			if f == nil {
+				t.Errorf("figure %s@%d missing", name, n)
+				continue
+			}
+			if !(f.Median > 0) || math.IsInf(f.Median, 0) || f.Min > f.Median || f.Median > f.Max || len(f.Runs) != o.Repeat {
+				t.Errorf("%s: median %v min %v max %v runs %d: not sane", f.Key(), f.Median, f.Min, f.Max, len(f.Runs))
+			}
+			if f.PeakRSS <= 0 {
+				t.Errorf("%s: peak RSS %d", f.Key(), f.PeakRSS)
+			}
+			if (name == "pipeline" || name == "pipeline_dirsink") && !(f.Efficiency > 0) {
+				t.Errorf("%s: efficiency %v", f.Key(), f.Efficiency)
+			}
+			if peer && (name == "sample" || name == "pipeline") && (f.Peer == nil || !(f.Ratio > 0)) {
+				t.Errorf("%s: no peer ratio (peer error: %s)", f.Key(), back.PeerErr)
+			}
+		}
+	}
+	if back.Find("ceiling_forward", res.Summary.CeilingBatch) == nil {
+		t.Error("ceiling_forward missing")
+	}
+	if back.Leak == nil || back.Leak.Cycles != 5 || back.Leak.HandlesLeft != 0 {
+		t.Errorf("leak: %+v", back.Leak)
+	}
+	if back.Engine.TorchVersion == "" || back.Host.CPUs < 1 || back.Summary == nil || back.TableText == "" {
+		t.Errorf("engine %+v host %+v summary %+v", back.Engine, back.Host, back.Summary)
+	}
+	if bindings.LiveHandles() != 0 {
+		t.Errorf("%d engine handles left open", bindings.LiveHandles())
+	}
+	// Comparing a result with itself flags nothing; halving every rate flags every figure.
+	if ch := Compare(&back, &back); len(ch) == 0 || countDrops(ch) != 0 {
+		t.Errorf("self-compare: %d changes, %d drops", len(ch), countDrops(ch))
+	}
+	worse := back
+	worse.Figures = nil
+	for _, f := range back.Figures {
+		f.Median, f.Min, f.Max = f.Median/2, f.Min/2, f.Max/2
+		worse.Figures = append(worse.Figures, f)
+	}
+	spreadWide := 0
+	for _, f := range back.Figures {
+		if f.Max > 2*f.Min {
+			spreadWide++
+		}
+	}
+	if d := countDrops(Compare(&back, &worse)); d < len(back.Figures)-spreadWide {
+		t.Errorf("halved rates: %d drops flagged of %d figures (%d with a spread over 2x)", d, len(back.Figures), spreadWide)
+	}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadResult(p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countDrops(ch []Change) int {
+	n := 0
+	for _, c := range ch {
+		if c.Drop {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSummarize(t *testing.T) {
+	tests := []struct {
+		desc string
+		in   []float64
+		want Stats
+	}{
+		{"one run", []float64{3}, Stats{Median: 3, Min: 3, Max: 3, Q1: 3, Q3: 3}},
+		{"odd count, unsorted", []float64{5, 1, 3}, Stats{Median: 3, Min: 1, Max: 5, Q1: 2, Q3: 4}},
+		{"even count interpolates", []float64{1, 2, 3, 4}, Stats{Median: 2.5, Min: 1, Max: 4, Q1: 1.75, Q3: 3.25}},
+	}
+	for _, tc := range tests {
+		got := Summarize(tc.in)
+		if got.Median != tc.want.Median || got.Min != tc.want.Min || got.Max != tc.want.Max || got.Q1 != tc.want.Q1 || got.Q3 != tc.want.Q3 {
+			t.Errorf("%s: got %+v, want %+v", tc.desc, got, tc.want)
+		}
+	}
+}
+
+func TestCompareFlagsOnlyDropsBeyondSpread(t *testing.T) {
+	old := &Result{Figures: []Figure{{Name: "a", Batch: 1, Stats: Stats{Median: 100, Min: 90, Max: 110}}}}
+	tests := []struct {
+		desc string
+		cur  Stats
+		drop bool
+	}{
+		{"same", Stats{Median: 100, Min: 95, Max: 105}, false},
+		{"within old range", Stats{Median: 92, Min: 85, Max: 99}, false},
+		{"below old min but overlapping old median", Stats{Median: 89, Min: 70, Max: 101}, false},
+		{"beyond spread", Stats{Median: 80, Min: 78, Max: 85}, true},
+		{"faster", Stats{Median: 150, Min: 140, Max: 160}, false},
+	}
+	for _, tc := range tests {
+		cur := &Result{Figures: []Figure{{Name: "a", Batch: 1, Stats: tc.cur}}}
+		ch := Compare(old, cur)
+		if len(ch) != 1 || ch[0].Drop != tc.drop {
+			t.Errorf("%s: %+v, want drop=%v", tc.desc, ch, tc.drop)
+		}
+	}
+}
+
+func TestRawThresholdsMatchCalibratedPercentile(t *testing.T) {
+	cal := &generate.Calibration{PerClass: [][]float32{{0.1, 0.2, 0.2, 0.3, 0.9}, {}}}
+	for _, thr := range []float32{0, 0.02, 0.2, 0.5, 0.6, 1} {
+		raw := rawThresholds(cal, 2, thr)
+		for _, v := range []float32{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.9, 1} {
+			want := cal.Percentile(0, v) >= thr
+			if got := float64(v) >= raw[0]; got != want {
+				t.Errorf("thr %v, score %v: raw threshold %v passes=%v, calibrated passes=%v", thr, v, raw[0], got, want)
+			}
+		}
+		if raw[1] != -1 {
+			t.Errorf("class without real scores: raw threshold %v, want -1 (all pass)", raw[1])
+		}
+	}
+}

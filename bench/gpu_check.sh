@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench/gpu_check.sh: the one prepared run for the GPU machine (H100/H200, no Go, no network).
+# It needs the working tree plus, carried over from a development machine, build/gam-native (the
+# Go binary), build/zoo (the exported models) and build/bench-models (the bench's briefly trained
+# generator and screen; the GPU machine has no Fashion-MNIST to train them). It
+#   1. builds the CUDA engine against the wheel's LibTorch into build-cuda/,
+#   2. checks every CUDA kernel against its CPU path on random inputs (gam-native bench kernels),
+#   3. runs the benchmark suite on the GPU with the PyTorch peer (the wheel's python),
+# and writes everything under $OUT (log, JSON results). Budget: 8 minutes in all.
+#
+#   OUT=/tmp/out bash bench/gpu_check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log") 2>&1
+t0=$(date +%s)
+step() { echo; echo "=== $(date +%T) (+$(( $(date +%s) - t0 ))s) $*"; }
+
+PY=${PYTHON:-python3}
+BIN=build/gam-native
+for f in "$BIN" build/zoo/cvae.pt build/zoo/screen.pt; do
+  [[ -e $f ]] || { echo "missing $f: carry build/gam-native, build/zoo and build/bench-models over"; exit 2; }
+done
+
+step "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv || true
+nproc
+"$PY" -c 'import torch,sys; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())'
+command -v nvcc && nvcc --version | tail -1 || true
+
+step "build the CUDA engine (build-cuda/)"
+PREFIX=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
+timeout 240 cmake -S . -B build-cuda -DGAM_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" -G Ninja
+timeout 240 cmake --build build-cuda
+ENGINE=$PWD/build-cuda/libgam_engine.so
+"$BIN" --engine "$ENGINE" info --json > "$OUT/info.json"
+"$BIN" --engine "$ENGINE" info
+
+step "kernels: CUDA vs CPU path on random inputs"
+timeout 60 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --json "$OUT/kernels.json" kernels
+
+step "bench on the GPU with the PyTorch peer"
+# Modest repeats: the whole script must fit in 8 minutes. The leak soak is shortened to 2,000
+# cycles here (10,000 on the development machine).
+timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
+  --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
+  --leak-cycles 2000 --json "$OUT/bench-gpu.json"
+
+step "done"
+nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true
+echo "total $(( $(date +%s) - t0 )) s; results in $OUT"

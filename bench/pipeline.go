@@ -1,0 +1,308 @@
+package bench
+
+import (
+	"context"
+	"os"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// ceiling measures the raw model work of one pipeline attempt with no Go stages or queues: draw
+// z, sample, generation confidence, screen forward and the fused screen, back to back on the
+// engine thread. Its best batch's rate bounds the pipeline's attempts per second; a second
+// figure, ceiling_forward, is the literal "sample + screen forward alone".
+func (s *suite) ceiling() error {
+	e, g := s.e, s.gen
+	var best *Figure
+	for _, n := range s.o.Batches {
+		b, err := s.batch(n)
+		if err != nil {
+			return err
+		}
+		seed := uint64(0)
+		f, err := s.measure("ceiling", n, "images/s", func() (*bindings.Tensor, error) {
+			seed++
+			z, err := e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim))
+			if err != nil {
+				return nil, err
+			}
+			defer z.Close()
+			x, err := g.Sample(z, b.y, b.a)
+			if err != nil {
+				return nil, err
+			}
+			defer x.Close()
+			cf, err := g.Confidence(x, b.y, b.a)
+			if err != nil {
+				return nil, err
+			}
+			defer cf.Close()
+			l, err := s.screen.Forward(x)
+			if err != nil {
+				return nil, err
+			}
+			defer l.Close()
+			v, p, a, err := e.Screen(l, b.y, cf, s.probThr, 0)
+			if err != nil {
+				return nil, err
+			}
+			bindings.CloseAll(v, p)
+			return a, nil
+		})
+		if err != nil {
+			return err
+		}
+		if best == nil || f.Median > best.Median {
+			best = f
+		}
+	}
+	s.ceilBS = best.Batch
+	n := best.Batch
+	b, _ := s.batch(n)
+	if _, err := s.measure("ceiling_forward", n, "images/s", func() (*bindings.Tensor, error) {
+		x, err := g.Sample(b.z, b.y, b.a)
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		return s.screen.Forward(x)
+	}); err != nil {
+		return err
+	}
+	// The same attempt with the screen first and the generation confidence only on the rows that
+	// pass the label and probability checks: what a reordered score stage would cost (same
+	// accepted set, since every check must pass).
+	seed := uint64(1 << 32)
+	_, err := s.measure("ceiling_screen_first", n, "images/s", func() (*bindings.Tensor, error) {
+		seed++
+		z, err := e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim))
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		x, err := g.Sample(z, b.y, b.a)
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		l, err := s.screen.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		v, p, a, err := e.Screen(l, b.y, nil, s.probThr, 0)
+		if err != nil {
+			return nil, err
+		}
+		bindings.CloseAll(v, p)
+		defer a.Close()
+		idx, err := a.I64()
+		if err != nil || len(idx) == 0 {
+			return nil, err
+		}
+		xs, err := x.Select(idx)
+		if err != nil {
+			return nil, err
+		}
+		defer xs.Close()
+		ys, err := b.y.Select(idx)
+		if err != nil {
+			return nil, err
+		}
+		defer ys.Close()
+		var as *bindings.Tensor
+		if b.a != nil {
+			if as, err = b.a.Select(idx); err != nil {
+				return nil, err
+			}
+			defer as.Close()
+		}
+		return g.Confidence(xs, ys, as)
+	})
+	return err
+}
+
+// countSink keeps nothing: it counts, as the peer keeps accepted images in memory.
+type countSink struct{ accepted, pending int }
+
+func (c *countSink) Accept(*generate.Candidate) error { c.accepted++; return nil }
+func (c *countSink) Pend(*generate.Candidate) error   { c.pending++; return nil }
+func (c *countSink) Flush() error                     { return nil }
+
+// pipeline measures accepted images per second through generate.Run in two variants:
+// "pipeline" hands candidates to a counting sink with no dedup (the same work as the peer's
+// loop); "pipeline_dirsink" is the product path: dedup against real and accepted images, PNG
+// files and a manifest written by generate.DirSink into a temporary folder.
+func (s *suite) pipeline(ctx context.Context) error {
+	if s.ceilBS == 0 {
+		s.o.Logf("bench: pipeline: efficiency needs the ceiling; measuring it first")
+		if err := s.ceiling(); err != nil {
+			return err
+		}
+	}
+	ceil := s.res.Find("ceiling", s.ceilBS)
+	q := progress.Quiet
+	progress.Quiet = true
+	defer func() { progress.Quiet = q }()
+	batches := append([]int(nil), s.o.Batches...)
+	if bud := s.budget(); bud > 0 && !s.o.Quick && !containsInt(batches, bud) {
+		batches = append(batches, bud)
+	}
+	if s.res.Pipeline == nil {
+		s.res.Pipeline = map[string]StageTimes{}
+	}
+	for _, variant := range []string{"pipeline", "pipeline_dirsink"} {
+		for _, n := range batches {
+			var acc, att, ratios []float64
+			var stages StageTimes
+			rejected := map[string]float64{}
+			resetPeakRSS()
+			if s.gpu {
+				_, _, _ = s.e.Memory(true)
+			}
+			for r := -s.o.Warmup; r < s.o.Repeat; r++ {
+				res, err := s.pipelineOnce(ctx, variant, n, uint64(r+100))
+				if err != nil {
+					return err
+				}
+				if r < 0 || res.Seconds <= 0 {
+					continue
+				}
+				acc = append(acc, float64(res.Accepted)/res.Seconds)
+				att = append(att, float64(res.Attempts)/res.Seconds)
+				ratios = append(ratios, float64(res.Accepted)/float64(max(res.Attempts, 1)))
+				for _, t := range res.Targets {
+					for k, v := range t.Rejected {
+						rejected[k] += float64(v) / float64(max(res.Attempts, 1)) / float64(s.o.Repeat)
+					}
+				}
+				if stages == nil {
+					stages = StageTimes{}
+				}
+				stages["total"] += res.Seconds / float64(s.o.Repeat)
+				for k, v := range res.StageSeconds {
+					stages[k] += v / float64(s.o.Repeat)
+				}
+			}
+			f := s.finish(variant, n, "accepted/s", Summarize(acc))
+			attS := Summarize(att)
+			f.Extra = map[string]float64{"attempts_per_s": attS.Median, "acceptance": Summarize(ratios).Median}
+			for k, v := range rejected {
+				f.Extra["rejected_"+k] = v
+			}
+			if ceil != nil && ceil.Median > 0 {
+				f.Efficiency = attS.Median / ceil.Median
+			}
+			if n == s.res.budgetBatch() {
+				f.Note = "batch chosen by the memory budget"
+			}
+			s.res.Pipeline[f.Key()] = stages
+		}
+	}
+	return nil
+}
+
+func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed uint64) (*generate.Result, error) {
+	g := s.gen
+	cfg := generate.DefaultConfig()
+	cfg.BatchSize = n
+	cfg.ProbThreshold, cfg.ConfThreshold = s.probThr, s.confThr
+	ts := targets(g.Meta.NumClasses, s.o.Accepted)
+	m := generate.Models{Generator: g, GeneratorName: "bench", Screen: s.screen}
+	o := generate.Options{Config: cfg, Seed: seed, Calibration: s.cal}
+	if variant == "pipeline" {
+		return generate.Run(ctx, s.e, m, ts, o, &countSink{})
+	}
+	dir, err := os.MkdirTemp("", "gam-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	refs := s.ds
+	if refs == nil {
+		sh := g.Meta.ImageShape
+		refs = &data.Dataset{C: sh[0], H: sh[1], W: sh[2]}
+	}
+	if o.Dedup, err = generate.NewDedup(s.e, s.screen, refs, 500, cfg.DupThreshold); err != nil {
+		return nil, err
+	}
+	names := make([]string, g.Meta.NumClasses)
+	for i := range names {
+		names[i] = string(rune('a' + i))
+	}
+	sh := g.Meta.ImageShape
+	sink, err := generate.OpenDirSink(dir, "", names, 0, "bench", sh[0], sh[1], sh[2])
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Close()
+	return generate.Run(ctx, s.e, m, ts, o, sink)
+}
+
+func containsInt(xs []int, v int) bool {
+	for _, x := range xs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// budget sizes a pipeline batch as a run does: plan.PlanBatch over NVML's free memory on a GPU
+// (the host's memory otherwise), with the per-sample cost measured on a probe batch (the
+// allocator's peak on a GPU, resident growth on the CPU). The choice is recorded with the memory
+// it used; 0 when it could not be sized.
+func (s *suite) budget() int {
+	if s.res.Budget != nil {
+		return s.res.Budget.BatchSize
+	}
+	const probe = 256
+	var perSample uint64
+	if s.gpu {
+		_, _, _ = s.e.Memory(true)
+		a0, _, _ := s.e.Memory(false)
+		if _, err := s.pipelineOnce(context.Background(), "pipeline", probe, 1); err != nil {
+			return 0
+		}
+		_, peak, _ := s.e.Memory(false)
+		if ps, err := plan.PerSampleBytes(probe, uint64(max(a0, 0)), uint64(max(peak, a0))); err == nil {
+			perSample = ps
+		}
+	} else {
+		resetPeakRSS()
+		r0 := peakRSS()
+		if _, err := s.pipelineOnce(context.Background(), "pipeline", probe, 1); err != nil {
+			return 0
+		}
+		if ps, err := plan.PerSampleBytes(probe, uint64(r0), uint64(max(peakRSS(), r0))); err == nil {
+			perSample = ps
+		}
+	}
+	b, err := plan.PlanBatch(plan.SystemNVML(), plan.HostMemory{}, plan.DefaultMemoryConfig(), 0, perSample)
+	if err != nil {
+		s.res.Notes = append(s.res.Notes, "memory budget: "+err.Error())
+		return 0
+	}
+	s.res.Budget = &b
+	return b.BatchSize
+}
+
+func (r *Result) budgetBatch() int {
+	if r.Budget == nil {
+		return -1
+	}
+	return r.Budget.BatchSize
+}
+
+// nvmlUsed is the used memory NVML reports on the first GPU (0 without one).
+func nvmlUsed() uint64 {
+	d := plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
+	if len(d.GPUs) == 0 {
+		return 0
+	}
+	return d.GPUs[0].TotalBytes - d.GPUs[0].FreeBytes
+}

@@ -1,0 +1,316 @@
+// Package bench is gam-native's benchmark suite: throughput and memory of each engine stage, of
+// one training step of each model, of the whole generation pipeline, of the raw model work that
+// bounds it (the ceiling), of a hand-written PyTorch peer run side by side (peer.py), and a
+// load/sample/close leak soak. `gam-native bench` runs it and writes a JSON result and a table.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/plan"
+)
+
+// ResultVersion is the version of the JSON result's layout.
+const ResultVersion = 1
+
+// Names are the benchmarks a plain `gam-native bench` runs, in order.
+var Names = []string{
+	"sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats",
+	"train_vae_step", "train_gan_step", "train_classifier_step", "ceiling", "pipeline", "leak",
+}
+
+// Hidden are benchmarks that run only when named.
+var Hidden = []string{"kernels"}
+
+// Options choose what runs and how long.
+type Options struct {
+	Names      []string // empty: all of Names
+	Batches    []int
+	Repeat     int
+	Warmup     int
+	MinTime    time.Duration // per repeated run of a stage
+	Quick      bool
+	Peer       bool
+	Python     string // interpreter for peer.py
+	PeerScript string // path of peer.py; "" finds it
+	Zoo        string // folder of the zoo; "" finds it
+	ModelsDir  string // cache of the briefly trained generator and screen; "" is ZOO/../bench-models
+	Data       string // Fashion-MNIST folder for the brief training and calibration ("" Debian's)
+	Accepted   int    // accepted images per pipeline run
+	LeakCycles int
+	Device     string // engine device: "auto", "cpu", "cuda"
+	Logf       func(format string, args ...any)
+}
+
+// Defaults fills zero fields; Quick makes every figure small and fast (for tests and smoke runs).
+func (o *Options) Defaults() {
+	if len(o.Batches) == 0 {
+		o.Batches = []int{64, 256, 1024}
+		if o.Quick {
+			o.Batches = []int{8, 32}
+		}
+	}
+	if o.Repeat == 0 {
+		o.Repeat = 5
+		if o.Quick {
+			o.Repeat = 2
+		}
+	}
+	if o.Warmup == 0 {
+		o.Warmup = 2
+		if o.Quick {
+			o.Warmup = 1
+		}
+	}
+	if o.MinTime == 0 {
+		o.MinTime = 400 * time.Millisecond
+		if o.Quick {
+			o.MinTime = 20 * time.Millisecond
+		}
+	}
+	if o.Accepted == 0 {
+		o.Accepted = 2000
+		if o.Quick {
+			o.Accepted = 40
+		}
+	}
+	if o.LeakCycles == 0 {
+		o.LeakCycles = 10000
+		if o.Quick {
+			o.LeakCycles = 20
+		}
+	}
+	if o.Python == "" {
+		o.Python = "python3"
+		if _, err := os.Stat("/usr/bin/python3"); err == nil {
+			o.Python = "/usr/bin/python3"
+		}
+	}
+	if o.Device == "" {
+		o.Device = "auto"
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+}
+
+// Figure is one measured quantity at one batch size.
+type Figure struct {
+	Name  string `json:"name"`
+	Batch int    `json:"batch"`
+	Unit  string `json:"unit"`
+	Stats
+	PeakRSS  int64  `json:"peak_rss_bytes"`
+	GPUPeak  int64  `json:"gpu_alloc_peak_bytes,omitempty"`
+	NVMLUsed uint64 `json:"nvml_used_bytes,omitempty"`
+	// Peer is the same figure measured by peer.py; Ratio = Median / Peer.Median.
+	Peer  *Stats  `json:"peer,omitempty"`
+	Ratio float64 `json:"peer_ratio,omitempty"`
+	// Efficiency (pipeline only) = attempts/s of the pipeline / the ceiling's best images/s.
+	Efficiency float64            `json:"efficiency,omitempty"`
+	Extra      map[string]float64 `json:"extra,omitempty"`
+	Note       string             `json:"note,omitempty"`
+}
+
+// Key names the figure in comparisons: name@batch.
+func (f Figure) Key() string { return fmt.Sprintf("%s@%d", f.Name, f.Batch) }
+
+// Host describes the machine.
+type Host struct {
+	Hostname  string  `json:"hostname"`
+	CPUs      int     `json:"cpus"`
+	CPUQuota  int     `json:"cpu_quota"`
+	CPUModel  string  `json:"cpu_model"`
+	LoadAvg1  float64 `json:"load_avg_1m"`
+	GoVersion string  `json:"go_version"`
+}
+
+// Summary holds the acceptance figures of the issue, from one run.
+type Summary struct {
+	PipelineBatch   int     `json:"pipeline_batch"`
+	AcceptedPerSec  float64 `json:"accepted_per_s"`
+	PeerAcceptedPS  float64 `json:"peer_accepted_per_s,omitempty"`
+	PeerRatio       float64 `json:"peer_ratio,omitempty"`
+	CeilingBatch    int     `json:"ceiling_batch"`
+	CeilingPerSec   float64 `json:"ceiling_images_per_s"`
+	Efficiency      float64 `json:"efficiency"`
+	MeetsPeerTarget *bool   `json:"meets_peer_target,omitempty"` // ratio >= 1.3
+	MeetsEfficiency bool    `json:"meets_efficiency_target"`     // >= 0.9
+}
+
+// Result is the JSON a run writes.
+type Result struct {
+	Version  int                   `json:"version"`
+	Started  time.Time             `json:"started"`
+	Seconds  float64               `json:"seconds"`
+	Command  string                `json:"command"`
+	Host     Host                  `json:"host"`
+	Engine   bindings.Info         `json:"engine"`
+	Devices  plan.DeviceReport     `json:"devices"`
+	Budget   *plan.MemoryBudget    `json:"memory_budget,omitempty"`
+	Models   ModelSet              `json:"models"`
+	Options  ResultOptions         `json:"options"`
+	Figures  []Figure              `json:"figures"`
+	Summary  *Summary              `json:"summary,omitempty"`
+	Peer     *PeerResult           `json:"peer,omitempty"`
+	PeerErr  string                `json:"peer_error,omitempty"`
+	Leak     *LeakResult           `json:"leak,omitempty"`
+	Kernels  *KernelReport         `json:"kernels,omitempty"`
+	Notes    []string              `json:"notes,omitempty"`
+	Skipped  map[string]string     `json:"skipped,omitempty"`
+	Pipeline map[string]StageTimes `json:"pipeline_stage_seconds,omitempty"`
+	// TableText is the table as printed (Table()).
+	TableText string `json:"table,omitempty"`
+}
+
+// StageTimes are a pipeline run's busy seconds per stage (generate.Result.StageSeconds).
+type StageTimes map[string]float64
+
+// ResultOptions records the options that shape the figures.
+type ResultOptions struct {
+	Names    []string `json:"names"`
+	Batches  []int    `json:"batches"`
+	Repeat   int      `json:"repeat"`
+	Warmup   int      `json:"warmup"`
+	MinTimeS float64  `json:"min_time_s"`
+	Quick    bool     `json:"quick"`
+	Accepted int      `json:"accepted_per_pipeline_run"`
+}
+
+func (r *Result) add(f Figure) { r.Figures = append(r.Figures, f) }
+
+// Find returns the figure called name at batch, or nil.
+func (r *Result) Find(name string, batch int) *Figure {
+	for i := range r.Figures {
+		if r.Figures[i].Name == name && r.Figures[i].Batch == batch {
+			return &r.Figures[i]
+		}
+	}
+	return nil
+}
+
+// Run runs the chosen benchmarks on e.
+func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
+	o.Defaults()
+	names := o.Names
+	if len(names) == 0 {
+		names = Names
+	}
+	for _, n := range names {
+		if !slices.Contains(Names, n) && !slices.Contains(Hidden, n) {
+			return nil, fmt.Errorf("unknown benchmark %q (known: %s)", n, strings.Join(Names, ", "))
+		}
+	}
+	if o.Device != "" && o.Device != "auto" {
+		if err := e.SetDevice(o.Device); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Version: ResultVersion, Started: time.Now().UTC(), Command: strings.Join(os.Args, " "),
+		Options: ResultOptions{Names: names, Batches: o.Batches, Repeat: o.Repeat, Warmup: o.Warmup,
+			MinTimeS: o.MinTime.Seconds(), Quick: o.Quick, Accepted: o.Accepted},
+		Skipped: map[string]string{}}
+	res.Host = hostInfo()
+	info, err := e.Info()
+	if err != nil {
+		return nil, err
+	}
+	res.Engine = info
+	res.Devices = plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
+	s := &suite{e: e, o: o, res: res, gpu: strings.HasPrefix(info.Device, "cuda")}
+	defer s.close()
+	needModels := slices.ContainsFunc(names, func(n string) bool { return n != "leak" && n != "kernels" })
+	if needModels {
+		if err := s.load(); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range names {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		o.Logf("bench: %s", n)
+		var err error
+		switch n {
+		case "sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats":
+			err = s.stage(n)
+		case "train_vae_step", "train_gan_step", "train_classifier_step":
+			err = s.trainStep(n)
+		case "ceiling":
+			err = s.ceiling()
+		case "pipeline":
+			err = s.pipeline(ctx)
+		case "leak":
+			err = s.leak()
+		case "kernels":
+			err = s.kernels()
+		}
+		if err != nil {
+			return res, fmt.Errorf("bench %s: %w", n, err)
+		}
+	}
+	if o.Peer && needModels {
+		pr, err := s.runPeer(ctx)
+		if err != nil {
+			res.PeerErr = err.Error()
+			o.Logf("bench: peer failed: %v", err)
+		} else {
+			res.Peer = pr
+			mergePeer(res, pr)
+		}
+	}
+	res.Summary = summarize(res)
+	res.Seconds = time.Since(res.Started).Seconds()
+	res.TableText = res.Table()
+	return res, nil
+}
+
+func hostInfo() Host {
+	h := Host{CPUs: runtime.NumCPU(), CPUQuota: bindings.CPUQuota(), GoVersion: runtime.Version()}
+	h.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				h.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscan(string(b), &h.LoadAvg1)
+	}
+	return h
+}
+
+// summarize picks the pipeline's best batch and states the issue's two targets.
+func summarize(r *Result) *Summary {
+	var best, ceil *Figure
+	for i := range r.Figures {
+		f := &r.Figures[i]
+		if f.Name == "pipeline" && (best == nil || f.Median > best.Median) {
+			best = f
+		}
+		if f.Name == "ceiling" && (ceil == nil || f.Median > ceil.Median) {
+			ceil = f
+		}
+	}
+	if best == nil || ceil == nil {
+		return nil
+	}
+	s := &Summary{PipelineBatch: best.Batch, AcceptedPerSec: best.Median, CeilingBatch: ceil.Batch,
+		CeilingPerSec: ceil.Median, Efficiency: best.Efficiency, MeetsEfficiency: best.Efficiency >= 0.9}
+	if best.Peer != nil {
+		s.PeerAcceptedPS = best.Peer.Median
+		s.PeerRatio = best.Ratio
+		ok := best.Ratio >= 1.3
+		s.MeetsPeerTarget = &ok
+	}
+	return s
+}

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/gam-native/gam-native/report"
+)
+
+// Table renders the figures as an aligned text table.
+func (r *Result) Table() string {
+	gpu := false
+	for _, f := range r.Figures {
+		gpu = gpu || f.GPUPeak > 0 || f.NVMLUsed > 0
+	}
+	h := []string{"benchmark", "batch", "median", "unit", "spread", "min", "max", "peak RSS MiB"}
+	if gpu {
+		h = append(h, "GPU peak MiB", "NVML used MiB")
+	}
+	h = append(h, "peer", "ours/peer", "efficiency", "acceptance")
+	var rows [][]string
+	for _, f := range r.Figures {
+		row := []string{f.Name, fmt.Sprint(f.Batch), num(f.Median), f.Unit, fmt.Sprintf("±%.1f%%", 100*f.Spread()),
+			num(f.Min), num(f.Max), fmt.Sprintf("%.0f", mib(f.PeakRSS))}
+		if gpu {
+			row = append(row, fmt.Sprintf("%.0f", mib(f.GPUPeak)), fmt.Sprintf("%.0f", float64(f.NVMLUsed)/(1<<20)))
+		}
+		peer, ratio, eff, acc := "", "", "", ""
+		if f.Peer != nil {
+			peer, ratio = num(f.Peer.Median), fmt.Sprintf("%.2f", f.Ratio)
+		}
+		if f.Efficiency > 0 {
+			eff = fmt.Sprintf("%.2f", f.Efficiency)
+		}
+		if a, ok := f.Extra["acceptance"]; ok {
+			acc = fmt.Sprintf("%.2f", a)
+		}
+		rows = append(rows, append(row, peer, ratio, eff, acc))
+	}
+	return report.Aligned(h, rows)
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// num prints a rate with about four significant digits.
+func num(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+// Print writes the header, the table, the pipeline's stage times and the summary.
+func (r *Result) Print(w io.Writer) {
+	fmt.Fprintf(w, "gam-native bench  %s  engine %s (LibTorch %s, %s %s, %d threads)\n", r.Started.Format("2006-01-02 15:04:05Z"),
+		r.Engine.Library, r.Engine.TorchVersion, r.Engine.Device, r.Engine.DeviceName, r.Engine.Threads)
+	fmt.Fprintf(w, "host %s: %s, %d CPUs (quota %d), load %.2f at start\n", r.Host.Hostname, r.Host.CPUModel, r.Host.CPUs, r.Host.CPUQuota, r.Host.LoadAvg1)
+	if len(r.Devices.GPUs) == 0 {
+		fmt.Fprintf(w, "GPU: none (%s)\n", r.Devices.NoGPUReason)
+	}
+	for _, g := range r.Devices.GPUs {
+		fmt.Fprintf(w, "GPU %d: %s, %.1f GiB free of %.1f GiB\n", g.Index, g.Name, float64(g.FreeBytes)/(1<<30), float64(g.TotalBytes)/(1<<30))
+	}
+	if r.Models.Generator != "" {
+		fmt.Fprintf(w, "models: %s + %s (%s)\n", r.Models.Generator, r.Models.Screen, r.Models.Note)
+	}
+	fmt.Fprintf(w, "median of %d runs after %d warm-up, each run >= %.2f s; spread = half the min..max range\n\n", r.Options.Repeat, r.Options.Warmup, r.Options.MinTimeS)
+	fmt.Fprint(w, r.Table())
+	if len(r.Pipeline) > 0 {
+		fmt.Fprintln(w, "\npipeline busy seconds per stage (mean per run; sample and score run on the engine thread, sink in Go):")
+		keys := make([]string, 0, len(r.Pipeline))
+		for k := range r.Pipeline {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			st := r.Pipeline[k]
+			fmt.Fprintf(w, "  %-24s total %.3f  sample %.3f  score %.3f  sink %.3f\n", k, st["total"], st["sample"], st["score"], st["sink"])
+		}
+	}
+	if b := r.Budget; b != nil {
+		fmt.Fprintf(w, "\nmemory budget (%s, %s): %.1f GiB free of %.1f GiB -> batch %d\n", b.Source, b.Device,
+			float64(b.FreeBytes)/(1<<30), float64(b.TotalBytes)/(1<<30), b.BatchSize)
+	}
+	if l := r.Leak; l != nil {
+		fmt.Fprintf(w, "\nleak: %d load/sample/close cycles in %.1f s: RSS %.1f -> %.1f MiB (%+.0f B/cycle), %d handles left: ok=%v\n",
+			l.Cycles, l.Seconds, mib(l.RSSBefore), mib(l.RSSAfter), l.GrowthPerCycle, l.HandlesLeft, l.OK)
+	}
+	if k := r.Kernels; k != nil {
+		if k.Skipped != "" {
+			fmt.Fprintf(w, "\nkernels: skipped: %s\n", k.Skipped)
+		} else {
+			fmt.Fprintf(w, "\nkernels (CUDA vs CPU path, random inputs): ok=%v\n", k.OK)
+			var rows [][]string
+			for _, c := range k.Checks {
+				rows = append(rows, []string{c.Op, c.Output, fmt.Sprint(c.Elements), fmt.Sprintf("%.2e", c.MaxRel), fmt.Sprintf("%.2e", c.MaxAbs), fmt.Sprint(c.Mismatches), fmt.Sprint(c.OK)})
+			}
+			fmt.Fprint(w, report.Aligned([]string{"op", "output", "elements", "max rel err", "max abs err", "mismatches", "ok"}, rows))
+		}
+	}
+	if r.Peer != nil {
+		fmt.Fprintf(w, "\npeer: %s %s, PyTorch %s, %d threads (interop %d), device %s\n", r.Peer.Interpreter, r.Peer.Script, r.Peer.TorchVersion, r.Peer.Threads, r.Peer.InteropThreads, r.Peer.Device)
+	}
+	if r.PeerErr != "" {
+		fmt.Fprintf(w, "\npeer failed: %s\n", r.PeerErr)
+	}
+	if s := r.Summary; s != nil {
+		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling %.1f images/s at batch %d; efficiency %.2f (target 0.9: %s)\n",
+			s.PipelineBatch, s.AcceptedPerSec, s.CeilingPerSec, s.CeilingBatch, s.Efficiency, yesNo(s.MeetsEfficiency))
+		if s.MeetsPeerTarget != nil {
+			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "met"
+	}
+	return strings.ToUpper("not met")
+}
