@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -31,6 +33,28 @@ func TestScreenshot(t *testing.T) {
 	}
 	ctx := browser(t, 1180, 800)
 	dir := t.TempDir()
+	// GAM_REVIEW_RUN=DIR takes a real run's pending queue (its review/ folder and classes.json)
+	// instead of the synthetic images below; the copy keeps the run's own decisions untouched.
+	if run := os.Getenv("GAM_REVIEW_RUN"); run != "" {
+		recs, err := data.ReadManifestRecords(filepath.Join(run, "review", "pending.jsonl"))
+		must(t, err)
+		var lines []byte
+		for _, r := range recs[:min(12, len(recs))] {
+			src, err := os.ReadFile(filepath.Join(run, "review", r.Path))
+			must(t, err)
+			must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, "review", r.Path)), 0o755))
+			must(t, os.WriteFile(filepath.Join(dir, "review", r.Path), src, 0o644))
+			l, err := r.MarshalLine()
+			must(t, err)
+			lines = append(lines, l...)
+		}
+		must(t, os.WriteFile(filepath.Join(dir, "review", "pending.jsonl"), lines, 0o644))
+		b, err := os.ReadFile(filepath.Join(run, "classes.json"))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(dir, "classes.json"), b, 0o644))
+		shot(t, ctx, dir, out)
+		return
+	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	type spec struct {
 		class int
@@ -55,6 +79,11 @@ func TestScreenshot(t *testing.T) {
 		recs[i] = r
 	}
 	writeRun(t, dir, imgs, func(i int) data.Record { return recs[i] })
+	shot(t, ctx, dir, out)
+}
+
+// shot opens the review page over dir, makes a few decisions and writes a screenshot to out.
+func shot(t *testing.T, ctx context.Context, dir, out string) {
 	s, err := NewServer(dir, Options{Loopback: true, Reviewer: "ana"})
 	must(t, err)
 	ts := httptest.NewServer(s)
