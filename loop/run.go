@@ -117,7 +117,7 @@ func (r *Runner) check() error {
 		mm.Close()
 		*m.dst = p
 	}
-	if r.splits, err = loadData(r.E, &r.Job); err != nil {
+	if r.splits, err = LoadSplits(r.E, &r.Job); err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
 	return nil

@@ -10,8 +10,9 @@ import (
 	"github.com/gam-native/gam-native/data"
 )
 
-// loadData reads the job's source and applies its scenario; conditions are applied by the engine.
-func loadData(e *bindings.Engine, j *Job) (*data.Splits, error) {
+// LoadSplits reads the job's source and applies its scenario and limits; conditions are applied
+// by the engine. Every tool that must see the same images as a run (the efficacy benchmark) uses it.
+func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 	kind, arg, err := parseSource(j.Data.Source)
 	if err != nil {
 		return nil, err
@@ -62,7 +63,7 @@ func loadData(e *bindings.Engine, j *Job) (*data.Splits, error) {
 			return nil, fmt.Errorf("data.source manifest: the test split is read from %s: %w", testPath, err)
 		}
 	}
-	sp, err := data.ApplyScenario(j.Data.Scenario, j.Data.Params, trainDS, testDS, engineConditions(e))
+	sp, err := data.ApplyScenario(j.Data.Scenario, j.Data.Params, trainDS, testDS, EngineConditions(e))
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +84,8 @@ func firstN(n int) []int {
 	return idx
 }
 
-// engineConditions adapts the engine's native conditions to the data package's ConditionFunc.
-func engineConditions(e *bindings.Engine) data.ConditionFunc {
+// EngineConditions adapts the engine's native conditions to the data package's ConditionFunc.
+func EngineConditions(e *bindings.Engine) data.ConditionFunc {
 	return func(images []float32, n, c, h, w int, cond string, sev []float32, seed uint64) ([]float32, error) {
 		x, err := e.FromF32(images, int64(n), int64(c), int64(h), int64(w))
 		if err != nil {
@@ -127,7 +128,7 @@ func ResolveModel(ref string) (string, error) {
 // LoadTraining loads the job's training split (after its scenario), for tools that need real
 // images without a run: calibration and duplicate checks in `gam-native generate`.
 func LoadTraining(e *bindings.Engine, j *Job) (*data.Dataset, error) {
-	sp, err := loadData(e, j)
+	sp, err := LoadSplits(e, j)
 	if err != nil {
 		return nil, err
 	}

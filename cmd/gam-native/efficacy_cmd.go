@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gam-native/gam-native/efficacy"
+	"github.com/gam-native/gam-native/progress"
+)
+
+// Registered from a variable initializer rather than init(), so that the command is in
+// benchSubcommands before any init function (bench_cmd.go's included) reads the slice.
+var _ = registerEfficacy()
+
+func registerEfficacy() bool {
+	benchSubcommands = append(benchSubcommands, &cli.Command{
+		Name:  "efficacy",
+		Usage: "compare GAM with the usual remedies on one split and one classifier, over seeds",
+		Description: "Trains the same target classifier (zoo:cnn, 12 epochs, Adam 1e-3, batch 128) under each method:\n" +
+			"erm, oversample, reweight, augment (shifts + flips), mixup, untargeted (generation with the same\n" +
+			"generator and budget, spread evenly, no screen), gam (the closed loop) and gam-plus (GAM's images\n" +
+			"with the best of augment and mixup by validation balanced accuracy added to the training; with\n" +
+			"--plus-loop, a second loop with that remedy); condition-shift adds condaug (static\n" +
+			"blur/shadow augmentation). Reports test accuracy, balanced accuracy, macro-F1, g-mean recall,\n" +
+			"worst-class recall, per-class recall and wall time, mean ± sd over seeds, in OUT/results.json,\n" +
+			"results.md and bars.png. Each (method, seed) result is saved as it finishes; running the same\n" +
+			"command again skips finished cells (docs/efficacy.md).\n\n" +
+			"Examples:\n" +
+			"   gam-native bench efficacy                               # long-tail IF=100, seeds 0,1,2\n" +
+			"   gam-native bench efficacy --scenario condition-shift --seeds 0\n" +
+			"   gam-native bench efficacy --tiny --out /tmp/eff-tiny    # a smoke test in seconds",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "scenario", Value: "long-tail", Usage: "long-tail | scarce | condition-shift"},
+			&cli.StringFlag{Name: "seeds", Value: "0,1,2", Usage: "comma-separated training `SEEDS` (the data split is the same for all)"},
+			&cli.StringFlag{Name: "methods", Usage: "comma-separated methods (default: all for the scenario): " + strings.Join(efficacy.AllMethods, ",")},
+			&cli.BoolFlag{Name: "tiny", Usage: "a few hundred images, 1 epoch, 1 seed: a smoke test"},
+			&cli.StringFlag{Name: "out", Usage: "result `DIR` (default runs/efficacy-SCENARIO); an existing one is resumed"},
+			&cli.IntFlag{Name: "epochs", Usage: "target classifier epochs (default 12, the reference protocol)"},
+			&cli.IntFlag{Name: "gen-epochs", Usage: "generator epochs, class-balanced (default 20)"},
+			&cli.IntFlag{Name: "screen-epochs", Usage: "screen epochs, class-balanced (default 4)"},
+			&cli.IntFlag{Name: "budget", Usage: "generated images per seed, for untargeted and GAM alike (default 6000)"},
+			&cli.IntFlag{Name: "rounds", Usage: "GAM loop rounds (default 3)"},
+			&cli.Float64Flag{Name: "gen-fraction", Usage: "share of each class's draws that are generated images (default 0.25)"},
+			&cli.Float64Flag{Name: "mixup-alpha", Usage: "mixup's Beta(alpha, alpha) (default 0.2)"},
+			&cli.StringFlag{Name: "plus-from", Usage: "remedies gam-plus may add to GAM (default augment,mixup)"},
+			&cli.BoolFlag{Name: "plus-loop", Usage: "run gam-plus as a second closed loop (default: retrain once on GAM's images with the remedy)"},
+			&cli.IntFlag{Name: "train-limit", Usage: "keep at most N training images (default: all; 20000 for condition-shift)"},
+			&cli.IntFlag{Name: "test-limit", Usage: "keep at most N test images (default: all)"},
+			&cli.StringFlag{Name: "data", Usage: "Fashion-MNIST `DIR` (default: the Debian package's)"},
+			&cli.StringFlag{Name: "device", Value: "auto", Usage: "engine device"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+		},
+		Action: runEfficacy,
+	})
+	return true
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func runEfficacy(c *cli.Context) error {
+	o := efficacy.Options{
+		Scenario: c.String("scenario"), Methods: splitList(c.String("methods")), Tiny: c.Bool("tiny"), Out: c.String("out"),
+		Epochs: c.Int("epochs"), GenEpochs: c.Int("gen-epochs"), ScreenEpochs: c.Int("screen-epochs"), Budget: c.Int("budget"),
+		Rounds: c.Int("rounds"), GenFraction: c.Float64("gen-fraction"), MixupAlpha: c.Float64("mixup-alpha"),
+		PlusFrom: splitList(c.String("plus-from")), PlusLoop: c.Bool("plus-loop"), TrainLimit: c.Int("train-limit"), TestLimit: c.Int("test-limit"),
+		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "),
+	}
+	if c.IsSet("seeds") || !o.Tiny {
+		for _, f := range splitList(c.String("seeds")) {
+			s, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--seeds: %q is not a seed", f)
+			}
+			o.Seeds = append(o.Seeds, s)
+		}
+	}
+	if o.Out == "" {
+		o.Out = filepath.Join("runs", "efficacy-"+o.Scenario)
+		if o.Tiny {
+			o.Out += "-tiny"
+		}
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(o.Out, "progress.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	if !c.Bool("quiet") {
+		progress.Out = io.MultiWriter(os.Stderr, logf)
+	}
+	e, err := openEngine(c)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	b, err := efficacy.New(e, o)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := b.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (run the same command again to continue in %s)", err, o.Out)
+	}
+	fmt.Print(efficacy.Markdown(r))
+	fmt.Printf("\nresults: %s\n", filepath.Join(o.Out, "results.md"))
+	return nil
+}

@@ -1,0 +1,172 @@
+package efficacy
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
+)
+
+var (
+	engineOnce sync.Once
+	engine     *bindings.Engine
+	engineErr  error
+)
+
+// testEngine opens the engine once for all tests (it is a process-wide resource), skipping
+// without it (or the zoo, or Fashion-MNIST) unless GAM_REQUIRE_ENGINE=1, where a missing engine or
+// zoo fails.
+func testEngine(t *testing.T) *bindings.Engine {
+	t.Helper()
+	engineOnce.Do(func() { engine, engineErr = bindings.Open(os.Getenv("GAM_ENGINE")) })
+	if engineErr != nil {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal(engineErr)
+		}
+		t.Skipf("engine not built: %v", engineErr)
+	}
+	if bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatal("zoo not found")
+		}
+		t.Skip("zoo not exported")
+	}
+	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	progress.Quiet = true
+	return engine
+}
+
+func TestTinyAllMethods(t *testing.T) {
+	e := testEngine(t)
+	out := filepath.Join(t.TempDir(), "eff")
+	b, err := New(e, Options{Tiny: true, Out: out, Scenario: data.LongTailScenario})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, out, DefaultMethods(data.LongTailScenario), summaryKeys)
+
+	// A second run finds every cell done and trains nothing.
+	cell := filepath.Join(out, "cells", "erm-s0.json")
+	before, _ := os.Stat(cell)
+	if _, err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(cell)
+	if !before.ModTime().Equal(after.ModTime()) {
+		t.Error("a finished cell was run again")
+	}
+}
+
+func TestTinyConditionShift(t *testing.T) {
+	e := testEngine(t)
+	out := filepath.Join(t.TempDir(), "eff")
+	b, err := New(e, Options{Tiny: true, Out: out, Scenario: data.ShiftScenario,
+		Methods: []string{MethodERM, MethodCondAug}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, out, []string{MethodERM, MethodCondAug}, append(append([]string{}, summaryKeys...), shiftKeys...))
+}
+
+// checkResults reads results.json and checks that every method has every metric.
+func checkResults(t *testing.T, out string, methods, keys []string) {
+	t.Helper()
+	for _, f := range []string{"results.json", "results.md", "bars.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatalf("no %s: %v", f, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Results
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	if r.Schema != Schema || !r.Complete || len(r.Classes) != 10 {
+		t.Fatalf("results: schema %q complete %v classes %d", r.Schema, r.Complete, len(r.Classes))
+	}
+	if len(r.Methods) != len(methods) {
+		t.Fatalf("results hold %d methods, want %d", len(r.Methods), len(methods))
+	}
+	for i, m := range r.Methods {
+		if m.Method != methods[i] {
+			t.Errorf("method %d is %s, want %s", i, m.Method, methods[i])
+		}
+		for _, k := range keys {
+			v, ok := m.Mean[k]
+			if _, okSD := m.SD[k]; !ok || !okSD || math.IsNaN(v) {
+				t.Errorf("%s: metric %s missing or NaN", m.Method, k)
+			}
+		}
+		if len(m.RecallPerClass) != 10 || len(m.Cells) != 1 || m.Mean["wall_seconds"] <= 0 {
+			t.Errorf("%s: %d recalls, %d cells, wall %v", m.Method, len(m.RecallPerClass), len(m.Cells), m.Mean["wall_seconds"])
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
+	for _, m := range r.Methods {
+		if !strings.Contains(string(md), m.Label) {
+			t.Errorf("results.md lacks %s", m.Label)
+		}
+	}
+}
+
+func TestMeanSD(t *testing.T) {
+	for _, tc := range []struct {
+		desc  string
+		in    []float64
+		m, sd float64
+	}{
+		{"empty", nil, 0, 0},
+		{"one value has no spread", []float64{0.5}, 0.5, 0},
+		{"sample sd (n-1)", []float64{1, 2, 3}, 2, 1},
+	} {
+		m, sd := meanSD(tc.in)
+		if math.Abs(m-tc.m) > 1e-12 || math.Abs(sd-tc.sd) > 1e-12 {
+			t.Errorf("%s: got %v ± %v, want %v ± %v", tc.desc, m, sd, tc.m, tc.sd)
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		o    Options
+		ok   bool
+	}{
+		{"defaults", Options{Out: "x"}, true},
+		{"unknown scenario", Options{Out: "x", Scenario: "balanced"}, false},
+		{"unknown method", Options{Out: "x", Methods: []string{"smote"}}, false},
+		{"bad plus remedy", Options{Out: "x", PlusFrom: []string{"gam"}}, false},
+		{"no out", Options{}, false},
+	} {
+		tc.o.Defaults()
+		if err := tc.o.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: err %v", tc.desc, err)
+		}
+	}
+	o := Options{Out: "x", Methods: []string{MethodGAMPlus}}
+	o.Defaults()
+	if got := strings.Join(o.ordered(), ","); got != "augment,mixup,gam,gam-plus" {
+		t.Errorf("gam-plus alone runs %s", got)
+	}
+}
