@@ -495,8 +495,18 @@ func (r *Runner) feedback(n int) error {
 	if err != nil {
 		return err
 	}
+	// A target whose own class or segment lost more than the harm tolerance is rolled back too:
+	// its images taught the classifier something wrong about the very thing they were made for.
+	for _, t := range p.Targets {
+		if res.TargetDelta[t.ID] < -r.Job.Plan.Feedback.HarmTolerance && !slices.Contains(rep.Rollback, t.ID) {
+			rep.Rollback = append(rep.Rollback, t.ID)
+		}
+	}
 	for _, id := range rep.Rollback {
 		r.State.RolledBack = append(r.State.RolledBack, fmt.Sprintf("%d/%s", n, id))
+	}
+	if len(rep.Rollback) > 0 {
+		progress.Logf("round %d: rolling back the images of %v", n, rep.Rollback)
 	}
 	if rep.Flagged() {
 		progress.Logf("round %d hurt %v: rolling back the images of %v", n, rep.Harmed, rep.Rollback)
