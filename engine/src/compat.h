@@ -6,6 +6,7 @@
 
 #ifdef GAM_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime.h>
 #endif
 
 namespace gam::compat {
