@@ -69,7 +69,6 @@ type TargetResult struct {
 	Rejected   map[string]int `json:"rejected"`
 	Shortfall  int            `json:"shortfall"`
 	MeanMargin float64        `json:"mean_margin"`
-	Seconds    float64        `json:"seconds"`
 }
 
 // Result sums a pipeline run.

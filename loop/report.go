@@ -133,7 +133,7 @@ func (r *Runner) writeReport() error {
 	if err := writeJSON(r.path("report.json"), rep); err != nil {
 		return err
 	}
-	return writeJSONRaw(r.path(files["markdown"]), []byte(markdown(rep)))
+	return writeAtomic(r.path(files["markdown"]), []byte(markdown(rep)))
 }
 
 // markdown is the short human-readable report that links the rest.

@@ -64,7 +64,7 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 		}
 		os.Remove(f.Name())
 	}
-	if err := writeFile(filepath.Join(dir, "job.toml"), buf); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "job.toml"), buf); err != nil {
 		return nil, err
 	}
 	if err := writeJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {
@@ -562,14 +562,10 @@ func (r *Runner) finalTest() error {
 	return writeJSON(r.path("test.json"), out)
 }
 
-func writeFile(path string, b []byte) error {
-	return writeJSONRaw(path, b)
-}
-
 func copyFile(src, dst string) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	return writeJSONRaw(dst, b)
+	return writeAtomic(dst, b)
 }

@@ -51,10 +51,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return renameio.WriteFile(path, append(b, '\n'), 0o644)
+	return writeAtomic(path, append(b, '\n'))
 }
 
 func readJSON(path string, v any) error {
@@ -68,8 +65,8 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// writeJSONRaw writes bytes atomically.
-func writeJSONRaw(path string, b []byte) error {
+// writeAtomic writes b to path through a temporary file in the same folder, fsync and rename.
+func writeAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
