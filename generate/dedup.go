@@ -34,7 +34,12 @@ func NewDedup(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, perC
 		for j, i := range part {
 			copy(px[j*sz:], ds.Image(i))
 		}
-		vecs, err := embed(e, screen, px, len(part), ds.C, ds.H, ds.W)
+		x, err := e.FromF32(px, int64(len(part)), int64(ds.C), int64(ds.H), int64(ds.W))
+		if err != nil {
+			return nil, err
+		}
+		vecs, err := embed(screen, x, px, len(part))
+		x.Close()
 		if err != nil {
 			return nil, err
 		}
@@ -45,16 +50,11 @@ func NewDedup(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, perC
 	return d, nil
 }
 
-// embed returns unit vectors for n images: screen embeddings when it has embed, else pixels.
-func embed(e *bindings.Engine, screen *bindings.Model, px []float32, n, c, h, w int) ([][]float32, error) {
-	var flat []float32
-	dim := c * h * w
+// embed returns unit vectors for the n images x (px holds the same pixels on the Go side): the
+// screen's embeddings when it has embed, else the pixels themselves.
+func embed(screen *bindings.Model, x *bindings.Tensor, px []float32, n int) ([][]float32, error) {
+	flat := px
 	if screen != nil && screen.Meta.HasEmbed {
-		x, err := e.FromF32(px, int64(n), int64(c), int64(h), int64(w))
-		if err != nil {
-			return nil, err
-		}
-		defer x.Close()
 		et, err := screen.Embed(x)
 		if err != nil {
 			return nil, err
@@ -63,10 +63,8 @@ func embed(e *bindings.Engine, screen *bindings.Model, px []float32, n, c, h, w 
 		if flat, err = et.F32(); err != nil {
 			return nil, err
 		}
-		dim = len(flat) / max(n, 1)
-	} else {
-		flat = px
 	}
+	dim := len(flat) / max(n, 1)
 	out := make([][]float32, n)
 	for i := range out {
 		out[i] = unit(flat[i*dim : (i+1)*dim])

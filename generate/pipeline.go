@@ -481,8 +481,8 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 		return err
 	}
 	if dedup {
-		s := m.Generator.Meta.ImageShape
-		if b.vecs, err = embed(e, m.Screen, b.pixels, len(keep), s[0], s[1], s[2]); err != nil {
+		// From the rows already in engine memory: no second upload of the pixels.
+		if b.vecs, err = embed(m.Screen, xa, b.pixels, len(keep)); err != nil {
 			return err
 		}
 	}

@@ -67,9 +67,6 @@ func (s *DirSink) Close() error {
 	return err
 }
 
-// Records are the accepted records so far (including those of earlier runs into the same dir).
-func (s *DirSink) Records() []data.Record { return s.accepted.Records() }
-
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // write puts the PNG in place (temporary file and rename: a kill leaves the old file or the new
