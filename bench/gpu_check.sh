@@ -30,9 +30,18 @@ nproc
 command -v nvcc && nvcc --version | tail -1 || true
 
 step "build the CUDA engine (build-cuda/)"
+# nvcc may sit outside PATH in the image; ninja comes with the wheel's Python (else make -j).
+for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [[ -x $d/nvcc ]] && PATH=$PATH:$d && break; done
 PREFIX=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
-timeout 240 cmake -S . -B build-cuda -DGAM_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" -G Ninja
-timeout 240 cmake --build build-cuda
+GEN=(-G Ninja); command -v ninja >/dev/null || GEN=()
+if ! timeout 240 cmake -S . -B build-cuda -DGAM_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" "${GEN[@]}"; then
+  for f in build-cuda/CMakeFiles/CMakeConfigureLog.yaml build-cuda/CMakeFiles/CMakeError.log; do
+    [[ -f $f ]] && tail -c 200000 "$f" > "$OUT/$(basename "$f")"
+  done
+  echo "configure failed"; exit 3
+fi
+timeout 300 cmake --build build-cuda -j "$(nproc)" || { echo "build failed"; exit 4; }
 ENGINE=$PWD/build-cuda/libgam_engine.so
 "$BIN" --engine "$ENGINE" info --json > "$OUT/info.json"
 "$BIN" --engine "$ENGINE" info
