@@ -54,7 +54,7 @@ step "bench on the GPU with the PyTorch peer"
 # cycles here (10,000 on the development machine).
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
-  --leak-cycles 2000 --json "$OUT/bench-gpu.json"
+  --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json"
 
 step "done"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true

@@ -208,7 +208,7 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 			return nil, fmt.Errorf("unknown benchmark %q (known: %s)", n, strings.Join(Names, ", "))
 		}
 	}
-	if o.Device != "" && o.Device != "auto" {
+	if o.Device != "" {
 		if err := e.SetDevice(o.Device); err != nil {
 			return nil, err
 		}
