@@ -9,6 +9,7 @@
 # and writes everything under $OUT (log, JSON results). Budget: 8 minutes in all.
 #
 #   OUT=/tmp/out bash bench/gpu_check.sh
+#   OUT=/tmp/out BENCH="sample confidence pipeline" bash bench/gpu_check.sh   # a few benchmarks, no leak soak
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
@@ -54,7 +55,7 @@ step "bench on the GPU with the PyTorch peer"
 # cycles here (10,000 on the development machine).
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
-  --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json"
+  --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-}
 
 step "done"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true

@@ -270,3 +270,49 @@ func TestModelsWithoutTrainingMembersAreUsedAsGiven(t *testing.T) {
 	}
 	sampleBatch(t, e, g, 4, 1)
 }
+
+// Labels are checked against num_classes without reading the device back when their bound is
+// known from the host; a bound is only a bound, so rows selected from a tensor with a bad label
+// are judged by their own values.
+func TestLabelRangeChecks(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
+	defer g.Close()
+	sample := func(y *Tensor) error {
+		n := int64(y.Len())
+		z := ok(e.Randn(1, 1, n, int64(g.Meta.LatentDim)))
+		defer z.Close()
+		x, err := g.Sample(z, y, nil)
+		x.Close()
+		return err
+	}
+	bad := ok(e.FromI64([]int64{0, 1, 12, 3}, 4))
+	neg := ok(e.FromI64([]int64{-1}, 1))
+	good := ok(e.FromI64([]int64{9, 0}, 2))
+	okRows := ok(bad.Select([]int64{0, 1, 3}))
+	badRows := ok(bad.Select([]int64{3, 2}))
+	goodCat := ok(e.Cat(good, okRows))
+	badCat := ok(e.Cat(good, neg))
+	defer CloseAll(bad, neg, good, okRows, badRows, goodCat, badCat)
+	for _, c := range []struct {
+		name  string
+		y     *Tensor
+		valid bool
+	}{
+		{"host labels with 12", bad, false},
+		{"host label -1", neg, false},
+		{"host labels 9, 0", good, true},
+		{"valid rows of a bad tensor", okRows, true},
+		{"rows holding the bad label", badRows, false},
+		{"cat of valid tensors", goodCat, true},
+		{"cat with a negative label", badCat, false},
+	} {
+		err := sample(c.y)
+		if c.valid && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if !c.valid && (err == nil || !strings.Contains(err.Error(), "labels outside [0, 10)")) {
+			t.Errorf("%s: want a labels-outside error, got %v", c.name, err)
+		}
+	}
+}

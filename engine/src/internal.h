@@ -12,6 +12,11 @@
 
 struct gam_tensor {
   at::Tensor t;
+  // For an int64 tensor made from host data (or selected or concatenated from such tensors): a
+  // bound on its values known without reading the device, so that label checks on a GPU do not
+  // wait for the stream on every call.
+  bool range_known = false;
+  int64_t lo = 0, hi = -1;
 };
 
 namespace gam {
@@ -36,7 +41,16 @@ template <typename T> T *need(T *p, const char *what) {
 inline const at::Tensor &tensor_of(const gam_tensor *t, const char *what) {
   return need(t, what)->t;
 }
-inline gam_tensor *wrap(at::Tensor t) { return new gam_tensor{std::move(t)}; }
+inline gam_tensor *wrap(at::Tensor t) {
+  auto *h = new gam_tensor;
+  h->t = std::move(t);
+  return h;
+}
+
+// Copies a CPU tensor to the current device. On CUDA it goes through pinned memory (LibTorch's
+// caching host allocator reuses the buffers) and does not block the host; on the CPU it is a clone,
+// so the result never aliases src (src may be a borrowed Go slice).
+at::Tensor upload(const at::Tensor &src);
 
 // Runs body, turning every exception into a status and a thread-local message.
 template <typename F> int32_t guard(F &&body) {

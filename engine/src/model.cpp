@@ -19,15 +19,22 @@ int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what) 
   return x.size(0);
 }
 
-void check_labels(const gam_model *g, const at::Tensor &y, int64_t n) {
+const at::Tensor &check_labels(const gam_model *g, const gam_tensor *yh, int64_t n) {
+  const at::Tensor &y = tensor_of(yh, "y");
   if (y.dim() != 1 || y.size(0) != n)
     throw Error(GAM_ERR_INVALID, "y must be [" + std::to_string(n) + "] int64");
   if (y.scalar_type() != torch::kInt64) throw Error(GAM_ERR_INVALID, "y must be int64");
   if (n > 0) {
-    int64_t lo = y.min().item<int64_t>(), hi = y.max().item<int64_t>();
-    if (lo < 0 || hi >= g->meta.num_classes)
+    const int64_t k = g->meta.num_classes;
+    // A known bound inside [0, k) proves the labels valid. A bound is only a bound (rows selected
+    // from a tensor inherit its bound), so anything else is decided by the values themselves.
+    if (yh->range_known && yh->lo >= 0 && yh->hi < k) return y;
+    at::Tensor mm = at::stack({y.min(), y.max()}).to(torch::kCPU);
+    const int64_t lo = mm[0].item<int64_t>(), hi = mm[1].item<int64_t>();
+    if (lo < 0 || hi >= k)
       throw Error(GAM_ERR_INVALID, "y holds labels outside [0, " + std::to_string(g->meta.num_classes) + ")");
   }
+  return y;
 }
 
 static int64_t num_attrs(const gam_model *g) {
@@ -70,8 +77,7 @@ GAM_EXPORT int32_t gam_generator_sample(gam_model *g, const gam_tensor *z, const
     gam::need(out, "out");
     *out = nullptr;
     at::Tensor zt = gam::check_z(g, z);
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(g, yt, zt.size(0));
+    const at::Tensor &yt = gam::check_labels(g, y, zt.size(0));
     at::Tensor a = gam::attrs_or_zeros(g, attrs, zt.size(0), zt.device());
     torch::NoGradGuard ng;
     *out = gam::wrap(gam::call_tensor(g, "sample", {zt, yt, a}));
@@ -86,8 +92,7 @@ GAM_EXPORT int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, c
     *out = nullptr;
     const at::Tensor &xt = gam::tensor_of(x, "x");
     int64_t n = gam::check_images(g, xt, "x");
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(g, yt, n);
+    const at::Tensor &yt = gam::check_labels(g, y, n);
     at::Tensor a = gam::attrs_or_zeros(g, attrs, n, xt.device());
     torch::NoGradGuard ng;
     *out = gam::wrap(gam::call_tensor(g, "confidence", {xt, yt, a}));
@@ -128,9 +133,8 @@ GAM_EXPORT int32_t gam_generator_search(gam_model *g, gam_model *target, const g
     *out = nullptr;
     if (steps < 0 || !(lr > 0) || pull < 0) throw Error(GAM_ERR_INVALID, "search: steps >= 0, lr > 0 and pull >= 0 required");
     at::Tensor z0 = gam::check_z(g, z).detach();
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(g, yt, z0.size(0));
-    gam::check_labels(target, yt, z0.size(0));
+    const at::Tensor &yt = gam::check_labels(g, y, z0.size(0));
+    gam::check_labels(target, y, z0.size(0));
     at::Tensor a = gam::attrs_or_zeros(g, attrs, z0.size(0), z0.device());
     at::Tensor zv = z0.clone().requires_grad_(true);
     torch::optim::Adam opt(std::vector<at::Tensor>{zv}, torch::optim::AdamOptions(lr));

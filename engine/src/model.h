@@ -18,8 +18,9 @@ at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> 
 
 // Checks images [N,C,H,W] against the model's image_shape and returns N.
 int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);
-// Checks labels [n] int64 in [0, num_classes).
-void check_labels(const gam_model *g, const at::Tensor &y, int64_t n);
+// Checks labels [n] int64 in [0, num_classes) and returns the tensor. The range check uses the
+// handle's host-known bound when it has one; otherwise it reads min and max back (one sync on a GPU).
+const at::Tensor &check_labels(const gam_model *g, const gam_tensor *y, int64_t n);
 // attrs [n, A] float32, or zeros when a is NULL.
 at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c10::Device dev);
 

@@ -1,5 +1,7 @@
 // Tensor handles: copies in and out at the boundary, and the few row operations the Go pipeline
 // needs to move batches between stages without pixels leaving engine memory.
+#include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "internal.h"
@@ -29,10 +31,18 @@ int32_t from_host(const T *data, const int64_t *shape, int32_t ndim, at::ScalarT
     auto d = dims(shape, ndim);
     int64_t n = numel_of(d);
     if (n > 0) gam::need(data, "data");
-    // clone: the Go slice is only borrowed for this call.
-    at::Tensor t = n == 0 ? torch::empty(d, torch::dtype(st))
-                          : torch::from_blob(const_cast<T *>(data), d, torch::dtype(st)).clone();
-    *out = gam::wrap(t.to(gam::current_device()));
+    // upload copies: the Go slice is only borrowed for this call.
+    at::Tensor t = n == 0 ? torch::empty(d, torch::dtype(st)).to(gam::current_device())
+                          : gam::upload(torch::from_blob(const_cast<T *>(data), d, torch::dtype(st)));
+    *out = gam::wrap(std::move(t));
+    if constexpr (std::is_same_v<T, int64_t>) {
+      if (n > 0) {
+        auto [lo, hi] = std::minmax_element(data, data + n);
+        (*out)->range_known = true;
+        (*out)->lo = *lo;
+        (*out)->hi = *hi;
+      }
+    }
   });
 }
 
@@ -52,6 +62,18 @@ int32_t to_host(const gam_tensor *t, T *dst, int64_t n, at::ScalarType st) {
 
 }  // namespace
 
+namespace gam {
+
+at::Tensor upload(const at::Tensor &src) {
+  const c10::Device d = current_device();
+  if (!d.is_cuda()) return src.clone().to(d);
+  at::Tensor pinned = at::empty(src.sizes(), src.options().pinned_memory(true));
+  pinned.copy_(src);
+  return pinned.to(d, /*non_blocking=*/true);
+}
+
+}  // namespace gam
+
 GAM_EXPORT int32_t gam_tensor_from_f32(const float *data, const int64_t *shape, int32_t ndim, gam_tensor **out) {
   return from_host(data, shape, ndim, torch::kFloat32, out);
 }
@@ -69,7 +91,7 @@ GAM_EXPORT int32_t gam_tensor_randn(const int64_t *shape, int32_t ndim, float sc
     auto gen = at::detail::createCPUGenerator(seed);
     at::Tensor z = at::randn(d, gen, torch::dtype(torch::kFloat32));
     if (scale != 1.0f) z.mul_(scale);
-    *out = gam::wrap(z.to(gam::current_device()));
+    *out = gam::wrap(gam::upload(z));
   });
 }
 
@@ -104,8 +126,13 @@ GAM_EXPORT int32_t gam_tensor_select(const gam_tensor *t, const int64_t *idx, in
       if (idx[i] < 0 || idx[i] >= x.size(0))
         throw gam::Error(GAM_ERR_INVALID, "select: index " + std::to_string(idx[i]) + " out of range [0, " +
                                               std::to_string(x.size(0)) + ")");
-    at::Tensor i = torch::from_blob(const_cast<int64_t *>(idx), {n}, torch::kInt64).clone().to(x.device());
+    at::Tensor i = torch::from_blob(const_cast<int64_t *>(idx), {n}, torch::kInt64);
+    i = x.is_cuda() ? i.pin_memory().to(x.device(), /*non_blocking=*/true) : i.clone().to(x.device());
     *out = gam::wrap(x.index_select(0, i));
+    // Rows of t lie within t's bound.
+    (*out)->range_known = t->range_known;
+    (*out)->lo = t->lo;
+    (*out)->hi = t->hi;
   });
 }
 
@@ -117,8 +144,20 @@ GAM_EXPORT int32_t gam_tensor_cat(const gam_tensor *const *ts, int32_t n, gam_te
     gam::need(ts, "ts");
     std::vector<at::Tensor> v;
     v.reserve(n);
-    for (int32_t i = 0; i < n; i++) v.push_back(gam::tensor_of(ts[i], "ts[i]"));
+    bool known = true;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int32_t i = 0; i < n; i++) {
+      v.push_back(gam::tensor_of(ts[i], "ts[i]"));
+      known = known && ts[i]->range_known;
+      lo = std::min(lo, ts[i]->lo);
+      hi = std::max(hi, ts[i]->hi);
+    }
     *out = gam::wrap(torch::cat(v, 0));
+    if (known) {
+      (*out)->range_known = true;
+      (*out)->lo = lo;
+      (*out)->hi = hi;
+    }
   });
 }
 

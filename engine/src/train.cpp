@@ -41,9 +41,9 @@ gam_model *model_of(gam_trainer *tr, const char *kind) {
   return m;
 }
 
-at::Tensor weighted_ce(gam_model *m, const at::Tensor &x, const at::Tensor &y, const gam_tensor *cw, const gam_tensor *sw) {
+at::Tensor weighted_ce(gam_model *m, const at::Tensor &x, const gam_tensor *yh, const gam_tensor *cw, const gam_tensor *sw) {
   int64_t n = gam::check_images(m, x, "x");
-  gam::check_labels(m, y, n);
+  const at::Tensor &y = gam::check_labels(m, yh, n);
   at::Tensor logits = gam::call_tensor(m, "forward", {x});
   at::Tensor ce = torch::nn::functional::cross_entropy(
       logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -96,8 +96,7 @@ GAM_EXPORT int32_t gam_trainer_step_vae(gam_trainer *tr, const gam_tensor *x, co
     gam::need(loss, "loss");
     const at::Tensor &xt = gam::tensor_of(x, "x");
     int64_t n = gam::check_images(m, xt, "x");
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(m, yt, n);
+    const at::Tensor &yt = gam::check_labels(m, y, n);
     at::Tensor a = gam::attrs_or_zeros(m, attrs, n, xt.device());
     TrainMode tm(m->m);
     *loss = step(*tr->opt, gam::call_tensor(m, "loss", {xt, yt, a}).mean());
@@ -115,8 +114,7 @@ GAM_EXPORT int32_t gam_trainer_step_gan(gam_trainer *tr, const gam_tensor *x, co
     const at::Tensor &zt = gam::tensor_of(z, "z");
     if (zt.dim() != 2 || zt.size(0) != n || zt.size(1) != m->meta.latent_dim)
       throw gam::Error(GAM_ERR_INVALID, "z must be [N, latent_dim] with the same N as x");
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(m, yt, n);
+    const at::Tensor &yt = gam::check_labels(m, y, n);
     at::Tensor a = gam::attrs_or_zeros(m, attrs, n, xt.device());
     TrainMode tm(m->m);
     *d_loss = step(*tr->opt_d, gam::call_tensor(m, "d_loss", {xt, zt, yt, a}));
@@ -131,7 +129,7 @@ GAM_EXPORT int32_t gam_trainer_step_classifier(gam_trainer *tr, const gam_tensor
     gam_model *m = model_of(tr, "classifier");
     gam::need(loss, "loss");
     TrainMode tm(m->m);
-    *loss = step(*tr->opt, weighted_ce(m, gam::tensor_of(x, "x"), gam::tensor_of(y, "y"), class_weights, sample_weights));
+    *loss = step(*tr->opt, weighted_ce(m, gam::tensor_of(x, "x"), y, class_weights, sample_weights));
   });
 }
 
@@ -143,8 +141,7 @@ GAM_EXPORT int32_t gam_model_eval_loss(gam_model *m, const gam_tensor *x, const 
     *out = nullptr;
     const at::Tensor &xt = gam::tensor_of(x, "x");
     int64_t n = gam::check_images(m, xt, "x");
-    const at::Tensor &yt = gam::tensor_of(y, "y");
-    gam::check_labels(m, yt, n);
+    const at::Tensor &yt = gam::check_labels(m, y, n);
     torch::NoGradGuard ng;
     if (m->meta.role == GAM_ROLE_CLASSIFIER) {
       at::Tensor logits = gam::call_tensor(m, "forward", {xt});
