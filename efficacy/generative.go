@@ -80,7 +80,8 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		progress.Logf("efficacy: seed %d: training the screen (%d epochs, class-balanced)", seed, b.O.ScreenEpochs)
 		t0 := time.Now()
 		hist, err := train.Classifier(b.E, m, b.splits.Train, nil, train.ClassifierOptions{Epochs: b.O.ScreenEpochs,
-			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed)})
+			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed),
+			Conditions: b.screenConditions()})
 		if err != nil {
 			return nil, err
 		}
@@ -93,6 +94,15 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		}
 	}
 	return &sh, nil
+}
+
+// screenConditions are the conditions the shared screen is trained on: the scenario's, with a
+// condition shift (as the loop does, Job.ScreenConditions), so that it can judge degraded images.
+func (b *Bench) screenConditions() []string {
+	if b.O.Scenario != data.ShiftScenario {
+		return nil
+	}
+	return b.O.Params.Conditions
 }
 
 // runUntargeted is method 6: the shared generator, the same total budget spread evenly over the
@@ -191,7 +201,7 @@ func sampleBatch(e *bindings.Engine, g *bindings.Model, class, n, na int, seed u
 // gamJob is the loop job of methods gam and gam-plus: the benchmark's data, the shared generator
 // and screen (not retrained), the target trained by the protocol with GAM's mixing (class-balanced
 // sampling, GenFraction of each class's draws generated), the same total budget over Rounds rounds.
-func (b *Bench) gamJob(seed uint64, sh *shared) loop.Job {
+func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	o := &b.O
 	j := loop.DefaultJob()
 	j.Name = "efficacy-gam"
@@ -207,6 +217,7 @@ func (b *Bench) gamJob(seed uint64, sh *shared) loop.Job {
 	// Not used (the models come trained); set so that job.toml says how they were trained.
 	j.GeneratorTraining.Epochs, j.GeneratorTraining.Balanced = o.GenEpochs, true
 	j.ScreenTraining.Epochs, j.ScreenTraining.Sampling = o.ScreenEpochs, train.SampleBalanced
+	j.ScreenTraining.Conditions = b.screenConditions()
 	j.TargetTraining = train.ClassifierOptions{Epochs: o.Epochs, BatchSize: 128, LR: 1e-3,
 		Sampling: train.SampleBalanced, GenFraction: o.GenFraction}
 	j.Loop.Rounds = o.Rounds
@@ -217,7 +228,10 @@ func (b *Bench) gamJob(seed uint64, sh *shared) loop.Job {
 		j.Plan.Cap = 0
 		j.Loop.Patience = 0
 	}
-	return j
+	if o.GAMJobTOML != "" {
+		return loop.ParseJobOver(j, o.GAMJob, []byte(o.GAMJobTOML))
+	}
+	return j, nil
 }
 
 // addRemedy adds a remedy (2-5) to GAM's target training.
@@ -258,7 +272,10 @@ func (b *Bench) runGAM(ctx context.Context, method string, seed uint64) (*Cell, 
 	if err != nil {
 		return nil, err
 	}
-	j := b.gamJob(seed, sh)
+	j, err := b.gamJob(seed, sh)
+	if err != nil {
+		return nil, fmt.Errorf("--gam-job: %w", err)
+	}
 	detail := map[string]any{}
 	if method == MethodGAMPlus {
 		rem, ba, err := b.bestRemedy(seed)

@@ -69,6 +69,11 @@ type Options struct {
 	// default gam-plus retrains once on the images that trained GAM's best model, with the remedy
 	// added: a third of the cost, and the same images, so the difference is the remedy alone.
 	PlusLoop bool
+	// GAMJob is a job TOML file whose keys are applied over the benchmark's GAM job (methods gam
+	// and gam-plus), e.g. [generate] prob_threshold or [plan] temperature; "" keeps the built one.
+	// Its text is kept in the results (GAMJobTOML) so that a table says what GAM ran with.
+	GAMJob     string
+	GAMJobTOML string
 
 	Params     data.Scenario // scenario parameters (data.DefaultScenario with IF=100)
 	TrainLimit int           // keep at most this many training images after the scenario (0: all)

@@ -28,6 +28,8 @@ func TestBadJobsAreRefusedBeforeWriting(t *testing.T) {
 		{"unknown key, with its line", "seed = 1\n[loop]\nrounds = 2\nroundz = 3\n", []string{"line 4", "unknown key \"loop.roundz\""}},
 		{"wrong type, with its line", "[loop]\nrounds = \"three\"\n", []string{"line 2"}},
 		{"unknown data source", "[data]\nsource = \"cifar\"\n", []string{"data.source"}},
+		{"unknown screen condition", "[screen_training]\nconditions = [\"fog\"]\n", []string{"screen_training.conditions", "fog"}},
+		{"unknown gen_mix", "[target_training]\ngen_mix = \"blend\"\n", []string{"target_training.gen_mix"}},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {

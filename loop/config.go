@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
 	"github.com/gam-native/gam-native/plan"
@@ -88,8 +89,12 @@ func LoadJob(path string) (Job, error) {
 }
 
 // ParseJob is LoadJob on bytes; name is used in messages.
-func ParseJob(name string, b []byte) (Job, error) {
-	j := defaults()
+func ParseJob(name string, b []byte) (Job, error) { return ParseJobOver(defaults(), name, b) }
+
+// ParseJobOver is ParseJob over base instead of the defaults: keys in b replace base's values,
+// keys left out keep them (the efficacy benchmark's --gam-job applies a file over its GAM job).
+func ParseJobOver(base Job, name string, b []byte) (Job, error) {
+	j := base
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&j)
 	if err != nil {
 		var pe toml.ParseError
@@ -131,6 +136,20 @@ func lineOf(b []byte, key toml.Key) int {
 	return 0
 }
 
+// ScreenConditions are the conditions the screen is trained on when screen_training.conditions is
+// not set: with a condition-shift scenario, its conditions, so that the screen can judge the
+// degraded images that the plan asks for (a screen trained on clean images rejects nearly all
+// of them on label); none otherwise.
+func (j *Job) ScreenConditions() []string {
+	if !strings.Contains(j.Data.Scenario, data.ShiftScenario) {
+		return nil
+	}
+	if len(j.Data.Params.Conditions) > 0 {
+		return j.Data.Params.Conditions
+	}
+	return data.DefaultScenario().Conditions
+}
+
 // Validate checks the fields the loop itself owns and asks each package to check its table.
 func (j *Job) Validate() error {
 	switch {
@@ -148,6 +167,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("loop.patience = %d: want >= 0", j.Loop.Patience)
 	case j.TargetTraining.GenFraction < 0 || j.TargetTraining.GenFraction > 1:
 		return fmt.Errorf("target_training.gen_fraction = %v: want a value in [0, 1]", j.TargetTraining.GenFraction)
+	case j.TargetTraining.GenMix != "" && j.TargetTraining.GenMix != train.GenMixFixed && j.TargetTraining.GenMix != train.GenMixUnion:
+		return fmt.Errorf("target_training.gen_mix = %q: want %q or %q", j.TargetTraining.GenMix, train.GenMixFixed, train.GenMixUnion)
 	}
 	if err := j.Plan.Validate(); err != nil {
 		return err
@@ -158,6 +179,19 @@ func (j *Job) Validate() error {
 	for _, s := range []struct{ key, v string }{{"screen_training.sampling", j.ScreenTraining.Sampling}, {"target_training.sampling", j.TargetTraining.Sampling}} {
 		if s.v != "" && s.v != train.SampleUniform && s.v != train.SampleBalanced {
 			return fmt.Errorf("%s = %q: want %q or %q", s.key, s.v, train.SampleUniform, train.SampleBalanced)
+		}
+	}
+	for _, s := range []struct {
+		key string
+		o   train.ClassifierOptions
+	}{{"screen_training", j.ScreenTraining}, {"target_training", j.TargetTraining}} {
+		for _, c := range s.o.Conditions {
+			if _, err := bindings.ParseCondition(c); err != nil {
+				return fmt.Errorf("%s.conditions: %w", s.key, err)
+			}
+		}
+		if s.o.CondProb < 0 || s.o.CondProb > 1 {
+			return fmt.Errorf("%s.cond_prob = %v: want a value in [0, 1]", s.key, s.o.CondProb)
 		}
 	}
 	if _, _, err := parseSource(j.Data.Source); err != nil {

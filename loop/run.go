@@ -230,6 +230,9 @@ func (r *Runner) trainScreen() error {
 	defer m.Close()
 	if r.Job.Models.TrainScreen {
 		o := r.Job.ScreenTraining
+		if o.Conditions == nil {
+			o.Conditions = r.Job.ScreenConditions()
+		}
 		o.Seed = r.Job.Seed*7 + 2
 		o.Label = "train screen"
 		t0 := time.Now()

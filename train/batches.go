@@ -22,19 +22,35 @@ type drawer struct {
 	sampling string  // SampleUniform or SampleBalanced
 	real     [][]int // per class, indices of real images
 	gen      [][]int // per class, indices of generated images (offset past the real ones)
-	genFrac  float64 // balanced: share of a class's draws that come from its generated images
+	genFrac  []float64 // balanced: per class, the share of its draws that come from its generated images
 	numReal  int
 	numGen   int
 }
 
-func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac float64, rng *rand.Rand) *drawer {
-	d := &drawer{rng: rng, sampling: sampling, genFrac: genFrac, numReal: len(realLabels), numGen: len(genLabels),
+// Generated-image mixing modes (ClassifierOptions.GenMix).
+const (
+	// GenMixFixed: every class that has generated images takes GenFraction of its draws from them.
+	GenMixFixed = "fixed"
+	// GenMixUnion: a class's draws are uniform over its real and generated images together, the
+	// generated share capped at GenFraction: n_gen / (n_gen + n_real), at most GenFraction. A class
+	// with thousands of real images barely sees its generated ones; a scarce class gets the cap.
+	GenMixUnion = "union"
+)
+
+func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac float64, mix string, rng *rand.Rand) *drawer {
+	d := &drawer{rng: rng, sampling: sampling, genFrac: make([]float64, k), numReal: len(realLabels), numGen: len(genLabels),
 		real: make([][]int, k), gen: make([][]int, k)}
 	for i, y := range realLabels {
 		d.real[y] = append(d.real[y], i)
 	}
 	for i, y := range genLabels {
 		d.gen[y] = append(d.gen[y], len(realLabels)+i)
+	}
+	for c := range d.genFrac {
+		d.genFrac[c] = genFrac
+		if mix == GenMixUnion && len(d.gen[c]) > 0 {
+			d.genFrac[c] = min(genFrac, float64(len(d.gen[c]))/float64(len(d.gen[c])+len(d.real[c])))
+		}
 	}
 	d.n = len(realLabels)
 	if sampling == SampleUniform {
@@ -59,7 +75,7 @@ func (d *drawer) epoch() []int {
 	for i := range out {
 		c := classes[d.rng.IntN(len(classes))]
 		r, g := d.real[c], d.gen[c]
-		useGen := len(g) > 0 && (len(r) == 0 || d.rng.Float64() < d.genFrac)
+		useGen := len(g) > 0 && (len(r) == 0 || d.rng.Float64() < d.genFrac[c])
 		if useGen {
 			out[i] = g[d.rng.IntN(len(g))]
 		} else {

@@ -32,6 +32,13 @@ type ClassifierOptions struct {
 	// generated images (when it has any); GenWeight is their loss weight (0 means 1).
 	GenFraction float64 `toml:"gen_fraction"`
 	GenWeight   float32 `toml:"gen_weight"`
+	// GenMix is how GenFraction applies per class: GenMixFixed (default) or GenMixUnion.
+	GenMix string `toml:"gen_mix"`
+	// Conditions (blur, shadow, low_contrast, noise) are applied by the native operations to real
+	// training images, each with probability CondProb (0.25 when 0) at a severity uniform in
+	// [0.2, 1]: a screen that must judge degraded images is trained on some (docs/job.md).
+	Conditions []string `toml:"conditions"`
+	CondProb   float64  `toml:"cond_prob"`
 	// Label shown on the progress bar.
 	Label string `toml:"-"`
 }
@@ -53,6 +60,12 @@ func (o *ClassifierOptions) Defaults() {
 	}
 	if o.GenWeight == 0 {
 		o.GenWeight = 1
+	}
+	if o.GenMix == "" {
+		o.GenMix = GenMixFixed
+	}
+	if o.CondProb == 0 {
+		o.CondProb = 0.25
 	}
 	if o.Label == "" {
 		o.Label = "train classifier"
@@ -77,7 +90,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6a09e667f3bcc908))
-	dr := newDrawer(realDS.Labels, genDS.Labels, k, o.Sampling, o.GenFraction, rng)
+	dr := newDrawer(realDS.Labels, genDS.Labels, k, o.Sampling, o.GenFraction, o.GenMix, rng)
 
 	var classW *bindings.Tensor
 	if o.Reweight {
@@ -122,7 +135,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			if o.MixupAlpha > 0 {
 				lam = beta.Rand()
 			}
-			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, o.GenWeight, lam, rng)
+			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
 			if err != nil {
 				return hist, err
 			}
@@ -137,7 +150,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 // step uploads one batch and takes one weighted step. With mixup (lam >= 0) the batch is mixed
 // with a permutation of itself and trained on both labels, weighted lam and 1-lam.
 func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, ds *data.Dataset,
-	classW *bindings.Tensor, genWeight float32, lam float64, rng *rand.Rand) (float32, error) {
+	classW *bindings.Tensor, genWeight float32, lam float64, conds []string, condProb float64, rng *rand.Rand) (float32, error) {
 	n := len(ys)
 	sw := make([]float32, n)
 	anyW := false
@@ -173,7 +186,26 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 	if err != nil {
 		return 0, err
 	}
-	defer x.Close()
+	defer func() { x.Close() }()
+	for _, name := range conds {
+		// Real rows only (mixup rows count as real: both halves are mixed); severity 0 leaves a row as it is.
+		sev := make([]float32, n)
+		any := false
+		for i := range sev {
+			if (i >= len(isGen) || !isGen[i]) && rng.Float64() < condProb {
+				sev[i], any = 0.2+0.8*rng.Float32(), true
+			}
+		}
+		if !any {
+			continue
+		}
+		nx, err := ApplyCondition(e, x, name, sev, rng.Uint64())
+		if err != nil {
+			return 0, err
+		}
+		x.Close()
+		x = nx
+	}
 	y, err := e.FromI64(labels, int64(n))
 	if err != nil {
 		return 0, err

@@ -65,7 +65,7 @@ func Generator(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, o Genera
 	if o.Balanced {
 		sampling = SampleBalanced
 	}
-	dr := newDrawer(ds.Labels, nil, g.Meta.NumClasses, sampling, 0, rng)
+	dr := newDrawer(ds.Labels, nil, g.Meta.NumClasses, sampling, 0, GenMixFixed, rng)
 	tr, err := g.NewTrainer(o.LR, o.LRD)
 	if err != nil {
 		return nil, err

@@ -64,16 +64,20 @@ func TestBalancedDrawerEqualisesClasses(t *testing.T) {
 		desc          string
 		sampling      string
 		genFrac       float64
+		mix           string
 		wantShare1    float64 // share of draws that are class 1
 		wantGenShare1 float64 // share of class-1 draws that are generated
 	}{
-		{"uniform follows the data", SampleUniform, 0, 150.0 / 1150, 50.0 / 150},
-		{"balanced draws classes equally", SampleBalanced, 0, 0.5, 0},
-		{"balanced with a quarter generated", SampleBalanced, 0.25, 0.5, 0.25},
+		{"uniform follows the data", SampleUniform, 0, GenMixFixed, 150.0 / 1150, 50.0 / 150},
+		{"balanced draws classes equally", SampleBalanced, 0, GenMixFixed, 0.5, 0},
+		{"balanced with a quarter generated", SampleBalanced, 0.25, GenMixFixed, 0.5, 0.25},
+		// union: 50 generated beside 100 real is a third of the pool, capped at the fraction
+		{"union under its cap", SampleBalanced, 0.5, GenMixUnion, 0.5, 50.0 / 150},
+		{"union at its cap", SampleBalanced, 0.25, GenMixUnion, 0.5, 0.25},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
-			d := newDrawer(labels, gen, 2, c.sampling, c.genFrac, rand.New(rand.NewPCG(1, 2)))
+			d := newDrawer(labels, gen, 2, c.sampling, c.genFrac, c.mix, rand.New(rand.NewPCG(1, 2)))
 			var n1, g1, n int
 			for ep := 0; ep < 20; ep++ {
 				for _, i := range d.epoch() {
@@ -193,5 +197,52 @@ func BenchmarkVAEStep(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A classifier trained with condition augmentation judges degraded images better than one
+// trained on clean images only: what a screen needs in a condition-shift job.
+func TestConditionTrainingHelpsOnDegradedImages(t *testing.T) {
+	e := testEngine(t)
+	ds := fashion(t, 2000)
+	sev := make([]float32, ds.Len())
+	for i := range sev {
+		sev[i] = 0.8
+	}
+	x, err := e.FromF32(ds.Images, int64(ds.Len()), int64(ds.C), int64(ds.H), int64(ds.W))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	bx, err := ApplyCondition(e, x, "blur", sev, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bx.Close()
+	blurred := *ds
+	if blurred.Images, err = bx.F32(); err != nil {
+		t.Fatal(err)
+	}
+	acc := func(conds []string) float64 {
+		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+		if _, err := Classifier(e, m, ds, nil, ClassifierOptions{Epochs: 8, Seed: 1, Conditions: conds, CondProb: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+		pr, err := Predict(e, m, &blurred, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		right := 0
+		for i, p := range pr.Pred {
+			if p == ds.Labels[i] {
+				right++
+			}
+		}
+		return float64(right) / float64(ds.Len())
+	}
+	plain, cond := acc(nil), acc([]string{"blur"})
+	t.Logf("accuracy on blurred images: clean training %.3f, with blur augmentation %.3f", plain, cond)
+	if cond < plain+0.05 {
+		t.Fatalf("blur augmentation gave %.3f on blurred images, clean training %.3f: want at least 0.05 more", cond, plain)
 	}
 }

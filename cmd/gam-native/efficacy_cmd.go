@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/efficacy"
+	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 )
 
@@ -53,6 +54,7 @@ func registerEfficacy() bool {
 			&cli.Float64Flag{Name: "mixup-alpha", Usage: "mixup's Beta(alpha, alpha) (default 0.2)"},
 			&cli.StringFlag{Name: "plus-from", Usage: "remedies gam-plus may add to GAM (default augment,mixup)"},
 			&cli.BoolFlag{Name: "plus-loop", Usage: "run gam-plus as a second closed loop (default: retrain once on GAM's images with the remedy)"},
+			&cli.StringFlag{Name: "gam-job", Usage: "job TOML `FILE` whose keys are applied over GAM's job (e.g. [generate] prob_threshold, [plan] temperature)"},
 			&cli.IntFlag{Name: "train-limit", Usage: "keep at most N training images (default: all; 20000 for condition-shift)"},
 			&cli.IntFlag{Name: "test-limit", Usage: "keep at most N test images (default: all)"},
 			&cli.StringFlag{Name: "data", Usage: "Fashion-MNIST `DIR` (default: the Debian package's)"},
@@ -81,6 +83,17 @@ func runEfficacy(c *cli.Context) error {
 		Rounds: c.Int("rounds"), GenFraction: c.Float64("gen-fraction"), MixupAlpha: c.Float64("mixup-alpha"),
 		PlusFrom: splitList(c.String("plus-from")), PlusLoop: c.Bool("plus-loop"), TrainLimit: c.Int("train-limit"), TestLimit: c.Int("test-limit"),
 		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "),
+	}
+	if f := c.String("gam-job"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("--gam-job: %w", err)
+		}
+		// Checked now, over the default job, so that a typo fails before hours of training.
+		if _, err := loop.ParseJob(f, b); err != nil {
+			return fmt.Errorf("--gam-job: %w", err)
+		}
+		o.GAMJob, o.GAMJobTOML = f, string(b)
 	}
 	if c.IsSet("seeds") || !o.Tiny {
 		for _, f := range splitList(c.String("seeds")) {
