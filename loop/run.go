@@ -518,14 +518,7 @@ func (r *Runner) feedback(n int) error {
 	if r.State.BestRound < 0 {
 		r.State.BestRound, r.State.BestBA = 0, prev.Summary.BalancedAccuracy
 	}
-	if ba > r.State.BestBA {
-		r.State.BestRound, r.State.BestBA, r.State.NoGain = n, ba, 0
-	} else {
-		r.State.NoGain++
-		if p := r.Job.Loop.Patience; p > 0 && r.State.NoGain >= p {
-			r.State.Stopped = fmt.Sprintf("%d rounds without a gain", r.State.NoGain)
-		}
-	}
+	r.State.recordRound(n, ba, r.Job.Loop.Patience)
 	r.State.LastRound = n
 	return writeJSON(r.path("rounds", roundDir(n), "feedback.json"), map[string]any{"result": res, "report": rep,
 		"best_round": r.State.BestRound, "best_balanced_accuracy": r.State.BestBA})

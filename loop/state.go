@@ -3,6 +3,7 @@ package loop
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -71,4 +72,24 @@ func writeAtomic(path string, b []byte) error {
 		return err
 	}
 	return renameio.WriteFile(path, b, 0o644)
+}
+
+// recordRound keeps round n as the best model when its validation balanced accuracy ba is the
+// highest so far; a tie goes to the later round (the same score from a model that saw more
+// data). Only a strict gain resets the count of rounds without one, and patience > 0 such rounds
+// in a row stop the loop.
+func (s *State) recordRound(n int, ba float64, patience int) {
+	const tie = 1e-9
+	gain := ba > s.BestBA+tie
+	if gain || ba >= s.BestBA-tie {
+		s.BestRound, s.BestBA = n, math.Max(ba, s.BestBA)
+	}
+	if gain {
+		s.NoGain = 0
+		return
+	}
+	s.NoGain++
+	if patience > 0 && s.NoGain >= patience {
+		s.Stopped = fmt.Sprintf("%d rounds without a gain", s.NoGain)
+	}
 }
