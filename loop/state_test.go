@@ -16,10 +16,11 @@ func TestRecordRoundKeepsTheBestAndGivesTiesToTheLaterRound(t *testing.T) {
 		{0.870, 1, 2, false, 0.878, "a worse round keeps round 1"},
 		{0.881, 3, 0, false, 0.881, "a gain takes round 3 and resets patience"},
 		{0.879, 3, 1, false, 0.881, "worse again"},
-		{0.875, 3, 2, true, 0.881, "two rounds without a gain stop the loop at patience 2"},
+		{0.875, 3, 2, false, 0.881, "worse a second time"},
+		{0.880, 3, 3, true, 0.881, "three rounds without a gain stop the loop at patience 3"},
 	}
 	for i, st := range steps {
-		s.recordRound(i+1, st.ba, 2)
+		s.recordRound(i+1, st.ba, 3)
 		if s.BestRound != st.best || s.NoGain != st.noGain || (s.Stopped != "") != st.stopped || s.BestBA != st.bestBA {
 			t.Fatalf("round %d (%s): best %d (%.3f), no gain %d, stopped %q; want best %d (%.3f), no gain %d, stopped %v",
 				i+1, st.describe, s.BestRound, s.BestBA, s.NoGain, s.Stopped, st.best, st.bestBA, st.noGain, st.stopped)
