@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
@@ -201,12 +202,35 @@ func (s *suite) pipeline(ctx context.Context) error {
 				f.Note = "batch chosen by the memory budget"
 			}
 			s.res.Pipeline[f.Key()] = stages
+			if variant == "pipeline_dirsink" {
+				med := f.Median
+				sa, err := s.sinkAlone(ctx, n)
+				if err != nil {
+					return err
+				}
+				if sa.Median > 0 {
+					s.res.Find(variant, n).Extra["vs_sink_alone"] = med / sa.Median
+				}
+			}
 		}
 	}
 	return nil
 }
 
 func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed uint64) (*generate.Result, error) {
+	if variant == "pipeline" {
+		return s.runPipeline(ctx, n, seed, false, &countSink{})
+	}
+	sink, done, err := s.dirSink()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.runPipeline(ctx, n, seed, true, sink)
+}
+
+// runPipeline runs generate.Run at batch n into sink, with dedup against real images when asked.
+func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup bool, sink generate.Sink) (*generate.Result, error) {
 	g := s.gen
 	cfg := generate.DefaultConfig()
 	cfg.BatchSize = n
@@ -214,33 +238,92 @@ func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed ui
 	ts := targets(g.Meta.NumClasses, s.o.Accepted)
 	m := generate.Models{Generator: g, GeneratorName: "bench", Screen: s.screen}
 	o := generate.Options{Config: cfg, Seed: seed, Calibration: s.cal}
-	if variant == "pipeline" {
-		return generate.Run(ctx, s.e, m, ts, o, &countSink{})
+	if dedup {
+		refs := s.ds
+		if refs == nil {
+			sh := g.Meta.ImageShape
+			refs = &data.Dataset{C: sh[0], H: sh[1], W: sh[2]}
+		}
+		var err error
+		if o.Dedup, err = generate.NewDedup(s.e, s.screen, refs, 500, cfg.DupThreshold); err != nil {
+			return nil, err
+		}
 	}
+	return generate.Run(ctx, s.e, m, ts, o, sink)
+}
+
+// dirSink opens the product's sink (PNG files + manifest) in a temporary folder; done closes it
+// and removes the folder.
+func (s *suite) dirSink() (*generate.DirSink, func(), error) {
 	dir, err := os.MkdirTemp("", "gam-bench-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
-	refs := s.ds
-	if refs == nil {
-		sh := g.Meta.ImageShape
-		refs = &data.Dataset{C: sh[0], H: sh[1], W: sh[2]}
-	}
-	if o.Dedup, err = generate.NewDedup(s.e, s.screen, refs, 500, cfg.DupThreshold); err != nil {
-		return nil, err
-	}
-	names := make([]string, g.Meta.NumClasses)
+	names := make([]string, s.gen.Meta.NumClasses)
 	for i := range names {
 		names[i] = string(rune('a' + i))
 	}
-	sh := g.Meta.ImageShape
+	sh := s.gen.Meta.ImageShape
 	sink, err := generate.OpenDirSink(dir, "", names, 0, "bench", sh[0], sh[1], sh[2])
 	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return sink, func() { sink.Close(); os.RemoveAll(dir) }, nil
+}
+
+// recordSink keeps copies of the accepted candidates and where Flush was called, so that the
+// sink's own work can be replayed alone.
+type recordSink struct {
+	cands   []generate.Candidate
+	flushAt []int
+}
+
+func (r *recordSink) Accept(c *generate.Candidate) error {
+	cc := *c
+	cc.Pixels = append([]float32(nil), c.Pixels...)
+	r.cands = append(r.cands, cc)
+	return nil
+}
+func (r *recordSink) Pend(*generate.Candidate) error { return nil }
+func (r *recordSink) Flush() error                   { r.flushAt = append(r.flushAt, len(r.cands)); return nil }
+
+// sinkAlone is the DirSink stage run alone: the accepted images of one pipeline run at batch n
+// (recorded in memory), written again into a fresh DirSink with the same flushes, timed. It
+// leaves out the sink stage's dedup lookups, so it is if anything faster than the stage in the
+// pipeline, and the pipeline's ratio to it a conservative figure.
+func (s *suite) sinkAlone(ctx context.Context, n int) (*Figure, error) {
+	rec := &recordSink{}
+	if _, err := s.runPipeline(ctx, n, 99, true, rec); err != nil {
 		return nil, err
 	}
-	defer sink.Close()
-	return generate.Run(ctx, s.e, m, ts, o, sink)
+	var rates []float64
+	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
+		sink, done, err := s.dirSink()
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		next := 0
+		for _, at := range append(rec.flushAt, len(rec.cands)) {
+			for ; next < at; next++ {
+				if err := sink.Accept(&rec.cands[next]); err != nil {
+					done()
+					return nil, err
+				}
+			}
+			if err := sink.Flush(); err != nil {
+				done()
+				return nil, err
+			}
+		}
+		secs := time.Since(t0).Seconds()
+		done()
+		if r >= 0 && secs > 0 {
+			rates = append(rates, float64(len(rec.cands))/secs)
+		}
+	}
+	return s.finish("sink_alone", n, "accepted/s", Summarize(rates)), nil
 }
 
 func containsInt(xs []int, v int) bool {

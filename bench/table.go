@@ -83,6 +83,11 @@ func (r *Result) Print(w io.Writer) {
 			st := r.Pipeline[k]
 			fmt.Fprintf(w, "  %-24s total %.3f  sample %.3f  score %.3f  sink %.3f\n", k, st["total"], st["sample"], st["score"], st["sink"])
 		}
+		for _, f := range r.Figures {
+			if v, ok := f.Extra["vs_sink_alone"]; ok {
+				fmt.Fprintf(w, "  %s@%d: %.1f accepted/s = %.2f x the DirSink stage run alone (sink_alone@%d)\n", f.Name, f.Batch, f.Median, v, f.Batch)
+			}
+		}
 	}
 	if b := r.Budget; b != nil {
 		fmt.Fprintf(w, "\nmemory budget (%s, %s): %.1f GiB free of %.1f GiB -> batch %d\n", b.Source, b.Device,
