@@ -31,6 +31,12 @@ type Config struct {
 	// DupThreshold is the cosine similarity (screen embeddings, or pixels without embed) above
 	// which an image is a near-duplicate of a training image or of an accepted one.
 	DupThreshold float32 `toml:"dup_threshold"`
+	// ConditionAfterScreen makes a conditioned target's images clean first: sampled without the
+	// condition, screened and scored clean, and only the accepted ones degraded by the native
+	// operation at the target's severity. The screen then judges content it can read (a screen
+	// that never saw blur rejects nearly every blurred image on label), at the price of not using
+	// a generator's own learned condition.
+	ConditionAfterScreen bool `toml:"condition_after_screen"`
 	// QueueDepth is the number of batches each stage may run ahead of the next.
 	QueueDepth int `toml:"queue_depth"`
 }

@@ -347,3 +347,60 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// With condition_after_screen a blurred target is sampled and screened clean and blurred after:
+// every accepted image is blurrier than the clean ones, says it was blurred natively, and the
+// screen judged its clean version (so it accepts far more often than on generator-blurred images).
+func TestConditionAfterScreen(t *testing.T) {
+	setup(t)
+	f := &fixture
+	targets := []plan.Target{{ID: "coat", Class: coat, ClassName: "coat", Count: 60},
+		{ID: "coat/blurry", Class: coat, ClassName: "coat", Condition: "blur", SeverityMin: 0.6, SeverityMax: 1, Count: 60}}
+	cfg := DefaultConfig()
+	cfg.ConditionAfterScreen = true
+	sink := &memSink{}
+	res := run(t, Models{Generator: f.gen, Screen: f.screen}, targets, cfg, 5, sink)
+	var clean, blurred []*Candidate
+	for _, c := range sink.acc {
+		if c.Target.Condition == "" {
+			clean = append(clean, c)
+			continue
+		}
+		blurred = append(blurred, c)
+		if c.Conditions["blur"] != data.ByNative || c.Attrs["blur"] < 0.6 {
+			t.Fatalf("blurred candidate's provenance %+v %+v: want blur by %s, severity >= 0.6", c.Conditions, c.Attrs, data.ByNative)
+		}
+	}
+	if len(clean) != 60 || len(blurred) != 60 {
+		t.Fatalf("accepted %d clean and %d blurred coats, want 60 each (%+v)", len(clean), len(blurred), res.Targets)
+	}
+	stats := func(cs []*Candidate) float64 {
+		var buf []float32
+		for _, c := range cs {
+			buf = append(buf, c.Pixels...)
+		}
+		x, err := f.e.FromF32(buf, int64(len(cs)), 1, 28, 28)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		st, err := f.e.ImageStats(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		v, _ := st.F32()
+		var s float64
+		for i := range cs {
+			s += float64(v[i*4+bindings.StatSharpness])
+		}
+		return s / float64(len(cs))
+	}
+	if b, c := stats(blurred), stats(clean); !(b < 0.8*c) {
+		t.Fatalf("blurred coats' sharpness %.5f not well below the clean ones' %.5f", b, c)
+	}
+	// Clean sampling means the blurred target is accepted about as often as the clean one.
+	if a, b := res.Targets[0].Attempts, res.Targets[1].Attempts; float64(b) > 2*float64(a)+float64(cfg.BatchSize) {
+		t.Fatalf("blurred target took %d attempts, clean %d: the screen should judge the clean version", b, a)
+	}
+}

@@ -98,6 +98,9 @@ type batch struct {
 	x, y, a *bindings.Tensor
 	sev     []float32 // per image severity of the target's condition (nil: none)
 	condBy  string
+	// condAfter: the condition is applied to the accepted rows after screening (cond names it)
+	condAfter bool
+	cond      string
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -370,7 +373,9 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 			b.sev[i] = float32(lo + (hi-lo)*rng.Float64())
 		}
 		b.condBy = data.ByNative
-		if col >= 0 {
+		if cfg.ConditionAfterScreen {
+			b.condAfter, b.cond, col = true, t.Condition, -1
+		} else if col >= 0 {
 			b.condBy = data.ByGenerator
 		}
 	}
@@ -395,7 +400,7 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 	if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
 		return fail(err)
 	}
-	if t.Condition != "" && col < 0 {
+	if t.Condition != "" && col < 0 && !b.condAfter {
 		st, err := e.FromF32(b.sev, int64(n))
 		if err != nil {
 			return fail(err)
@@ -476,6 +481,23 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 			return err
 		}
 		defer xa.Close()
+	}
+	if b.condAfter {
+		sev := make([]float32, len(keepRows))
+		for j, row := range keepRows {
+			sev[j] = b.sev[row]
+		}
+		st, err := e.FromF32(sev, int64(len(sev)))
+		if err != nil {
+			return err
+		}
+		nx, err := e.ConditionNamed(xa, b.cond, st, b.seed)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		defer nx.Close()
+		xa = nx
 	}
 	if b.pixels, err = xa.F32(); err != nil {
 		return err
