@@ -93,7 +93,12 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	dr := newDrawer(realDS.Labels, genDS.Labels, k, o.Sampling, o.GenFraction, o.GenMix, rng)
 
 	var classW *bindings.Tensor
-	if o.Reweight {
+	// Re-weighting with generated images in a uniform pool: per-row weights that give every class
+	// the same total and split it (1-f) real, f generated, as balanced sampling splits its draws.
+	var rowW *mixWeights
+	if o.Reweight && o.Sampling == SampleUniform && genDS.Len() > 0 && o.GenFraction > 0 {
+		rowW = newMixWeights(realDS.Labels, genDS.Labels, k, o.GenFraction, o.GenMix)
+	} else if o.Reweight {
 		w := reweightFactors(realDS.Labels, k)
 		t, err := e.FromF32(w, int64(k))
 		if err != nil {
@@ -135,7 +140,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			if o.MixupAlpha > 0 {
 				lam = beta.Rand()
 			}
-			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
 			if err != nil {
 				return hist, err
 			}
@@ -150,14 +155,20 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 // step uploads one batch and takes one weighted step. With mixup (lam >= 0) the batch is mixed
 // with a permutation of itself and trained on both labels, weighted lam and 1-lam.
 func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, ds *data.Dataset,
-	classW *bindings.Tensor, genWeight float32, lam float64, conds []string, condProb float64, rng *rand.Rand) (float32, error) {
+	classW *bindings.Tensor, rowW *mixWeights, genWeight float32, lam float64, conds []string, condProb float64, rng *rand.Rand) (float32, error) {
 	n := len(ys)
 	sw := make([]float32, n)
-	anyW := false
+	anyW := rowW != nil
 	for i := range sw {
 		sw[i] = 1
+		if rowW != nil {
+			sw[i] = rowW.real[ys[i]]
+			if isGen[i] {
+				sw[i] = rowW.gen[ys[i]]
+			}
+		}
 		if isGen[i] && genWeight != 1 {
-			sw[i] = genWeight
+			sw[i] *= genWeight
 			anyW = true
 		}
 	}
@@ -219,6 +230,51 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 		defer swt.Close()
 	}
 	return tr.StepClassifier(x, y, classW, swt)
+}
+
+// mixWeights are per-class loss weights of real and of generated rows for re-weighting over a
+// pool of real and generated images.
+type mixWeights struct{ real, gen []float32 }
+
+// newMixWeights gives each class the same total weight N/k (N rows in all, so the mean row weight
+// is 1), a share f_c of it to its generated rows and 1-f_c to its real ones: f_c = genFrac for a
+// class with both (GenMixUnion: at most n_gen / (n_gen + n_real)), 1 with generated rows only, 0
+// with real rows only.
+func newMixWeights(realLabels, genLabels []int64, k int, genFrac float64, mix string) *mixWeights {
+	nr, ng := make([]float64, k), make([]float64, k)
+	for _, y := range realLabels {
+		nr[y]++
+	}
+	for _, y := range genLabels {
+		ng[y]++
+	}
+	present := 0
+	for c := 0; c < k; c++ {
+		if nr[c]+ng[c] > 0 {
+			present++
+		}
+	}
+	per := float64(len(realLabels)+len(genLabels)) / float64(max(present, 1))
+	w := &mixWeights{real: make([]float32, k), gen: make([]float32, k)}
+	for c := 0; c < k; c++ {
+		f := 0.0
+		switch {
+		case ng[c] > 0 && nr[c] == 0:
+			f = 1
+		case ng[c] > 0:
+			f = genFrac
+			if mix == GenMixUnion {
+				f = min(f, ng[c]/(ng[c]+nr[c]))
+			}
+		}
+		if nr[c] > 0 {
+			w.real[c] = float32(per * (1 - f) / nr[c])
+		}
+		if ng[c] > 0 {
+			w.gen[c] = float32(per * f / ng[c])
+		}
+	}
+	return w
 }
 
 // reweightFactors are n_max / n_c per class (1 for a class with no images), normalised to mean 1.

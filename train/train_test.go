@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -244,5 +245,38 @@ func TestConditionTrainingHelpsOnDegradedImages(t *testing.T) {
 	t.Logf("accuracy on blurred images: clean training %.3f, with blur augmentation %.3f", plain, cond)
 	if cond < plain+0.05 {
 		t.Fatalf("blur augmentation gave %.3f on blurred images, clean training %.3f: want at least 0.05 more", cond, plain)
+	}
+}
+
+func TestMixWeightsSplitEachClassTotal(t *testing.T) {
+	// class 0: 300 real; class 1: 100 real + 50 generated; class 2: 20 generated only
+	var real, gen []int64
+	for i := 0; i < 300; i++ {
+		real = append(real, 0)
+	}
+	for i := 0; i < 100; i++ {
+		real = append(real, 1)
+	}
+	for i := 0; i < 50; i++ {
+		gen = append(gen, 1)
+	}
+	for i := 0; i < 20; i++ {
+		gen = append(gen, 2)
+	}
+	w := newMixWeights(real, gen, 3, 0.25, GenMixFixed)
+	per := 470.0 / 3
+	totals := []float64{300 * float64(w.real[0]), 100*float64(w.real[1]) + 50*float64(w.gen[1]), 20 * float64(w.gen[2])}
+	for c, tot := range totals {
+		if math.Abs(tot-per) > 1e-3 {
+			t.Fatalf("class %d total weight %.3f, want %.3f (weights %+v)", c, tot, per, w)
+		}
+	}
+	if g := 50 * float64(w.gen[1]) / totals[1]; math.Abs(g-0.25) > 1e-6 {
+		t.Fatalf("class 1 generated share %.3f, want 0.25", g)
+	}
+	// union: 50 of 150 is a third, capped at 0.25 -> 0.25; with a 0.5 cap it is the third.
+	u := newMixWeights(real, gen, 3, 0.5, GenMixUnion)
+	if g := 50 * float64(u.gen[1]) / per; math.Abs(g-50.0/150) > 1e-6 {
+		t.Fatalf("union generated share %.3f, want %.3f", g, 50.0/150)
 	}
 }
