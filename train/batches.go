@@ -52,18 +52,16 @@ func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac fl
 			d.genFrac[c] = min(genFrac, float64(len(d.gen[c]))/float64(len(d.gen[c])+len(d.real[c])))
 		}
 	}
+	// An epoch is as many draws as there are real images, whatever is mixed in, so that every
+	// method trains for the same number of steps (uniform: a random subset of real + generated).
 	d.n = len(realLabels)
-	if sampling == SampleUniform {
-		d.n += len(genLabels)
-	}
 	return d
 }
 
 // epoch returns one epoch of indices.
 func (d *drawer) epoch() []int {
 	if d.sampling != SampleBalanced {
-		idx := d.rng.Perm(d.numReal + d.numGen)
-		return idx
+		return d.rng.Perm(d.numReal + d.numGen)[:d.n]
 	}
 	var classes []int
 	for c := range d.real {
