@@ -177,28 +177,7 @@ func TestPlanQuotasAreMetExactly(t *testing.T) {
 		}
 	}
 	// Blurry ones measure blurrier than clean ones of the same class.
-	sharp := func(cs []*Candidate) float64 {
-		var buf []float32
-		for _, c := range cs {
-			buf = append(buf, c.Pixels...)
-		}
-		x, err := f.e.FromF32(buf, int64(len(cs)), 1, 28, 28)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer x.Close()
-		st, err := f.e.ImageStats(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		v, _ := st.F32()
-		var s float64
-		for i := 0; i < len(cs); i++ {
-			s += float64(v[i*4+bindings.StatSharpness])
-		}
-		return s / float64(len(cs))
-	}
+	sharp := func(cs []*Candidate) float64 { return meanSharpness(t, f.e, cs) }
 	if b, c := sharp(byTarget["coat/blurry"]), sharp(byTarget["coat"]); !(b < c) {
 		t.Fatalf("blurry coats sharpness %.5f not below clean coats %.5f", b, c)
 	}
@@ -374,28 +353,7 @@ func TestConditionAfterScreen(t *testing.T) {
 	if len(clean) != 60 || len(blurred) != 60 {
 		t.Fatalf("accepted %d clean and %d blurred coats, want 60 each (%+v)", len(clean), len(blurred), res.Targets)
 	}
-	stats := func(cs []*Candidate) float64 {
-		var buf []float32
-		for _, c := range cs {
-			buf = append(buf, c.Pixels...)
-		}
-		x, err := f.e.FromF32(buf, int64(len(cs)), 1, 28, 28)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer x.Close()
-		st, err := f.e.ImageStats(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		v, _ := st.F32()
-		var s float64
-		for i := range cs {
-			s += float64(v[i*4+bindings.StatSharpness])
-		}
-		return s / float64(len(cs))
-	}
+	stats := func(cs []*Candidate) float64 { return meanSharpness(t, f.e, cs) }
 	if b, c := stats(blurred), stats(clean); !(b < 0.8*c) {
 		t.Fatalf("blurred coats' sharpness %.5f not well below the clean ones' %.5f", b, c)
 	}
@@ -403,4 +361,32 @@ func TestConditionAfterScreen(t *testing.T) {
 	if a, b := res.Targets[0].Attempts, res.Targets[1].Attempts; float64(b) > 2*float64(a)+float64(cfg.BatchSize) {
 		t.Fatalf("blurred target took %d attempts, clean %d: the screen should judge the clean version", b, a)
 	}
+}
+
+// meanSharpness is the engine's sharpness statistic averaged over the candidates' images.
+func meanSharpness(t *testing.T, e *bindings.Engine, cs []*Candidate) float64 {
+	t.Helper()
+	var buf []float32
+	for _, c := range cs {
+		buf = append(buf, c.Pixels...)
+	}
+	x, err := e.FromF32(buf, int64(len(cs)), 1, 28, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	st, err := e.ImageStats(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v, err := st.F32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s float64
+	for i := range cs {
+		s += float64(v[i*4+bindings.StatSharpness])
+	}
+	return s / float64(len(cs))
 }

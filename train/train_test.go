@@ -156,17 +156,7 @@ func TestClassifierLearnsAndPredicts(t *testing.T) {
 		if len(hist) != 2 || !(hist[1] < hist[0]) {
 			t.Fatalf("loss per epoch %v did not fall", hist)
 		}
-		pr, err := Predict(e, m, ds, 256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		right := 0
-		for i, p := range pr.Pred {
-			if p == ds.Labels[i] {
-				right++
-			}
-		}
-		if acc := float64(right) / float64(ds.Len()); acc < 0.5 {
+		if acc := accuracy(t, e, m, ds); acc < 0.5 {
 			t.Fatalf("training accuracy %.3f after 2 epochs (options %+v)", acc, o)
 		}
 	}
@@ -229,17 +219,7 @@ func TestConditionTrainingHelpsOnDegradedImages(t *testing.T) {
 		if _, err := Classifier(e, m, ds, nil, ClassifierOptions{Epochs: 8, Seed: 1, Conditions: conds, CondProb: 0.5}); err != nil {
 			t.Fatal(err)
 		}
-		pr, err := Predict(e, m, &blurred, 256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		right := 0
-		for i, p := range pr.Pred {
-			if p == ds.Labels[i] {
-				right++
-			}
-		}
-		return float64(right) / float64(ds.Len())
+		return accuracy(t, e, m, &blurred)
 	}
 	plain, cond := acc(nil), acc([]string{"blur"})
 	t.Logf("accuracy on blurred images: clean training %.3f, with blur augmentation %.3f", plain, cond)
@@ -279,4 +259,20 @@ func TestMixWeightsSplitEachClassTotal(t *testing.T) {
 	if g := 50 * float64(u.gen[1]) / per; math.Abs(g-50.0/150) > 1e-6 {
 		t.Fatalf("union generated share %.3f, want %.3f", g, 50.0/150)
 	}
+}
+
+// accuracy is m's share of right predictions on ds.
+func accuracy(t *testing.T, e *bindings.Engine, m *bindings.Model, ds *data.Dataset) float64 {
+	t.Helper()
+	pr, err := Predict(e, m, ds, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for i, p := range pr.Pred {
+		if p == ds.Labels[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(ds.Len())
 }
