@@ -84,6 +84,10 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-24s total %.3f  sample %.3f  score %.3f  sink %.3f\n", k, st["total"], st["sample"], st["score"], st["sink"])
 		}
 		for _, f := range r.Figures {
+			if sf := r.Find("pipeline_sync", f.Batch); f.Name == "pipeline" && sf != nil && sf.Median > 0 {
+				fmt.Fprintf(w, "  pipeline@%d: %.1f accepted/s with sample on the worker thread, %.1f with it on the engine thread: %.2fx\n",
+					f.Batch, f.Median, sf.Median, f.Median/sf.Median)
+			}
 			if v, ok := f.Extra["vs_sink_alone"]; ok {
 				fmt.Fprintf(w, "  %s@%d: %.1f accepted/s = %.2f x the DirSink stage run alone (sink_alone@%d)\n", f.Name, f.Batch, f.Median, v, f.Batch)
 			}
@@ -116,7 +120,7 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "\npeer failed: %s\n", r.PeerErr)
 	}
 	if s := r.Summary; s != nil {
-		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling %.1f images/s at batch %d; efficiency %.2f (target 0.9: %s)\n",
+		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling (sample + screen forward) %.1f images/s at batch %d; efficiency (attempts/s over it) %.2f (target 0.9: %s)\n",
 			s.PipelineBatch, s.AcceptedPerSec, s.CeilingPerSec, s.CeilingBatch, s.Efficiency, yesNo(s.MeetsEfficiency))
 		if s.MeetsPeerTarget != nil {
 			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))

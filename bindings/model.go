@@ -7,6 +7,7 @@ package bindings
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,6 +177,49 @@ func (m *Model) Sample(z, y, attrs *Tensor) (*Tensor, error) {
 	return m.run("sample", func(o **C.gam_tensor) C.int32_t {
 		return C.gamdl_gam_generator_sample(m.h, z.ptr(), y.ptr(), attrs.ptr(), o)
 	})
+}
+
+// Future is a sample call running on the engine's worker thread (Model.SampleAsync).
+type Future struct {
+	e *Engine
+	h *C.gam_future
+}
+
+// SampleAsync starts sample(z, y, attrs) on the engine's worker thread and returns at once, so
+// that other engine calls run meanwhile; Wait gives the images. z, y and attrs may be closed at
+// once; m must stay open until Wait returns. On a CUDA device it has run by the time it returns.
+func (m *Model) SampleAsync(z, y, attrs *Tensor) (*Future, error) {
+	var out *C.gam_future
+	if err := m.e.call("sample", func() C.int32_t {
+		return C.gamdl_gam_generator_sample_async(m.h, z.ptr(), y.ptr(), attrs.ptr(), &out)
+	}); err != nil {
+		return nil, err
+	}
+	return &Future{e: m.e, h: out}, nil
+}
+
+// Wait blocks the calling goroutine (not the engine thread) until the sample is done, and frees
+// the future. It must be called once.
+func (f *Future) Wait() (*Tensor, error) {
+	if f == nil || f.h == nil {
+		return nil, errors.New("sample: future already waited for")
+	}
+	h := f.h
+	f.h = nil
+	// gam_last_error is per OS thread: read it on the thread that waited.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out *C.gam_tensor
+	st := C.gamdl_gam_future_wait(h, &out)
+	var err error
+	if st != 0 {
+		err = &Error{Op: "sample", Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
+	}
+	C.gamdl_gam_future_destroy(h)
+	if err != nil {
+		return nil, err
+	}
+	return newTensor(f.e, out), nil
 }
 
 // Confidence runs confidence(x, y, attrs) -> [N] in [0,1].

@@ -316,3 +316,39 @@ func TestLabelRangeChecks(t *testing.T) {
 		}
 	}
 }
+
+// SampleAsync gives the same images as Sample, lets other engine calls run while it works, and
+// reports bad arguments at once and a failed call at Wait.
+func TestSampleAsyncMatchesSample(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
+	s := ok(e.LoadModel(zooFile(t, "screen.pt"), RoleClassifier))
+	defer g.Close()
+	defer s.Close()
+	z := ok(e.Randn(1, 9, 64, int64(g.Meta.LatentDim)))
+	ys := make([]int64, 64)
+	for i := range ys {
+		ys[i] = int64(i % 10)
+	}
+	y := ok(e.FromI64(ys, 64))
+	want := ok(g.Sample(z, y, nil))
+	defer CloseAll(want)
+	f := ok(g.SampleAsync(z, y, nil))
+	CloseAll(z, y) // the work holds its own references
+	logits := ok(s.Forward(want)) // another engine call while the sample runs
+	logits.Close()
+	got := ok(f.Wait())
+	defer got.Close()
+	if d := maxDiff(ok(want.F32()), ok(got.F32())); d != 0 {
+		t.Fatalf("async sample differs from sample by %v", d)
+	}
+	if _, err := f.Wait(); err == nil {
+		t.Fatal("a second Wait succeeded")
+	}
+	bad := ok(e.FromI64([]int64{3, 11}, 2))
+	z2 := ok(e.Randn(1, 1, 2, int64(g.Meta.LatentDim)))
+	defer CloseAll(bad, z2)
+	if _, err := g.SampleAsync(z2, bad, nil); err == nil || !strings.Contains(err.Error(), "labels outside") {
+		t.Fatalf("bad labels: want an error at once, got %v", err)
+	}
+}

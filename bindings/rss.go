@@ -23,8 +23,8 @@ func RSS() int64 {
 	return pages * int64(os.Getpagesize())
 }
 
-// Cycle loads the generator at path, samples n images from it and closes everything: one
-// round of the load/sample/close soak that looks for leaks across the boundary.
+// Cycle loads the generator at path, samples n images from it (once on the engine thread, once on
+// its worker thread) and closes everything: one round of the soak that looks for leaks across the boundary.
 func (e *Engine) Cycle(path string, n int, seed uint64) error {
 	g, err := e.LoadModel(path, RoleGenerator)
 	if err != nil {
@@ -47,6 +47,18 @@ func (e *Engine) Cycle(path string, n int, seed uint64) error {
 		return err
 	}
 	defer x.Close()
-	_, err = x.F32()
-	return err
+	if _, err = x.F32(); err != nil {
+		return err
+	}
+	// The pipeline's path too: a sample on the engine's worker thread, waited for here.
+	f, err := g.SampleAsync(z, y, nil)
+	if err != nil {
+		return err
+	}
+	xa, err := f.Wait()
+	if err != nil {
+		return err
+	}
+	xa.Close()
+	return nil
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// that never saw blur rejects nearly every blurred image on label), at the price of not using
 	// a generator's own learned condition.
 	ConditionAfterScreen bool `toml:"condition_after_screen"`
+	// SyncSample runs sample on the engine thread like every other call, instead of on the
+	// engine's worker thread beside the score stage (the default); for measuring the overlap.
+	SyncSample bool `toml:"sync_sample"`
 	// QueueDepth is the number of batches each stage may run ahead of the next.
 	QueueDepth int `toml:"queue_depth"`
 }

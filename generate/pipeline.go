@@ -397,8 +397,19 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 		}
 		defer zz.Close()
 	}
-	if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
-		return fail(err)
+	if cfg.SyncSample {
+		if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
+			return fail(err)
+		}
+	} else {
+		// On the engine's worker thread: the score stage's calls run on the engine thread meanwhile.
+		fut, err := g.SampleAsync(zz, b.y, b.a)
+		if err != nil {
+			return fail(err)
+		}
+		if b.x, err = fut.Wait(); err != nil {
+			return fail(err)
+		}
 	}
 	if t.Condition != "" && col < 0 && !b.condAfter {
 		st, err := e.FromF32(b.sev, int64(n))

@@ -12,7 +12,9 @@
  *   of the call only: the engine copies what it needs and never keeps them.
  * - Tensors are NCHW float32 images in [0, 1], int64 labels, float32 attributes [N, A]. A tensor
  *   handle may live on the GPU; data crosses to the host only through gam_tensor_copy_*.
- * - The engine is not thread-safe per handle; the Go side calls it from one OS thread.
+ * - The engine is not thread-safe per handle; the Go side calls it from one OS thread. The one
+ *   exception is gam_future_wait (and gam_future_destroy), which may block and may be called from
+ *   any thread: the work it waits for runs on the engine's own worker thread.
  */
 #ifndef GAM_H
 #define GAM_H
@@ -25,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 1u
+#define GAM_ABI_VERSION 2u
 
 enum {
   GAM_OK = 0,
@@ -54,6 +56,7 @@ enum {
 typedef struct gam_model gam_model;     /* a loaded TorchScript model that passed its contract */
 typedef struct gam_tensor gam_tensor;   /* a tensor in engine memory (CPU or GPU) */
 typedef struct gam_trainer gam_trainer; /* optimizer state for one model */
+typedef struct gam_future gam_future;   /* a result being computed on the engine's worker thread */
 
 /* ---- engine ---- */
 
@@ -141,6 +144,20 @@ int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, const gam_te
 int32_t gam_classifier_forward(gam_model *c, const gam_tensor *x, gam_tensor **out);
 /* embed(x) -> *out [N, D]; GAM_ERR_CONTRACT if the model has no embed. */
 int32_t gam_classifier_embed(gam_model *c, const gam_tensor *x, gam_tensor **out);
+
+/* gam_generator_sample, started on the engine's one worker thread so that the caller's thread can
+ * run other engine calls meanwhile (on the CPU the two overlap). Arguments are checked before it
+ * returns; z, y and attrs may be destroyed at once (the work holds its own references), g must live
+ * until the future is waited for. On a CUDA device the call runs before returning (the GPU already
+ * overlaps). *out is a new future: wait for it with gam_future_wait, free it with gam_future_destroy. */
+int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z, const gam_tensor *y,
+                                   const gam_tensor *attrs, gam_future **out);
+/* Blocks until f is done and gives its result: *out a new tensor (the caller frees it) and GAM_OK,
+ * or the work's error status, its message in gam_last_error() on the calling thread. May be called
+ * from any thread, once per future. */
+int32_t gam_future_wait(gam_future *f, gam_tensor **out);
+/* Frees f, waiting first if it is still running. NULL is a no-op. */
+void gam_future_destroy(gam_future *f);
 
 /* Hardness search: `steps` Adam steps of size lr on z that lower the target classifier's margin
  * (intended logit minus the best other) of sample(z, y, attrs), keeping z near its prior with an L2

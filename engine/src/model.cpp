@@ -52,14 +52,14 @@ at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c1
   return t;
 }
 
-static at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
+at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
   const at::Tensor &t = tensor_of(z, "z");
   if (t.dim() != 2 || t.size(1) != g->meta.latent_dim || t.scalar_type() != torch::kFloat32)
     throw Error(GAM_ERR_INVALID, "z must be [N, " + std::to_string(g->meta.latent_dim) + "] float32");
   return t;
 }
 
-static void need_role(const gam_model *g, int32_t role, const char *op) {
+void need_role(const gam_model *g, int32_t role, const char *op) {
   need(g, "model");
   if (g->meta.role != role)
     throw Error(GAM_ERR_INVALID, std::string(op) + " needs a " + (role == GAM_ROLE_GENERATOR ? "generator" : "classifier") +
