@@ -1,8 +1,10 @@
 package loop
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -70,5 +72,22 @@ func TestDefaultJobParses(t *testing.T) {
 	}
 	if _, err := ParseJob("default", DefaultJobTOML); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The full example in docs/job.md parses: a key renamed in the code breaks this test, not a user.
+func TestDocumentedJobExampleParses(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "job.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(b, -1)
+	if len(m) == 0 {
+		t.Fatal("docs/job.md has no toml example")
+	}
+	for i, block := range m {
+		if _, err := ParseJob(fmt.Sprintf("docs/job.md example %d", i+1), block[1]); err != nil {
+			t.Error(err)
+		}
 	}
 }
