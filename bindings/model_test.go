@@ -334,7 +334,7 @@ func TestSampleAsyncMatchesSample(t *testing.T) {
 	want := ok(g.Sample(z, y, nil))
 	defer CloseAll(want)
 	f := ok(g.SampleAsync(z, y, nil))
-	CloseAll(z, y) // the work holds its own references
+	CloseAll(z, y)                // the work holds its own references
 	logits := ok(s.Forward(want)) // another engine call while the sample runs
 	logits.Close()
 	got := ok(f.Wait())

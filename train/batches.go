@@ -18,10 +18,10 @@ const (
 // drawer yields the indices of one epoch's draws into a pool of real then generated images.
 type drawer struct {
 	rng      *rand.Rand
-	n        int     // draws per epoch
-	sampling string  // SampleUniform or SampleBalanced
-	real     [][]int // per class, indices of real images
-	gen      [][]int // per class, indices of generated images (offset past the real ones)
+	n        int       // draws per epoch
+	sampling string    // SampleUniform or SampleBalanced
+	real     [][]int   // per class, indices of real images
+	gen      [][]int   // per class, indices of generated images (offset past the real ones)
 	genFrac  []float64 // balanced: per class, the share of its draws that come from its generated images
 	numReal  int
 	numGen   int
