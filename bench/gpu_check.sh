@@ -35,7 +35,7 @@ step "build the CUDA engine (build-cuda/)"
 for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [[ -x $d/nvcc ]] && PATH=$PATH:$d && break; done
 PREFIX=$("$PY" -c 'import torch;print(torch.utils.cmake_prefix_path)')
 GEN=(-G Ninja); command -v ninja >/dev/null || GEN=()
-if ! timeout 240 cmake -S . -B build-cuda -DGAM_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
+if ! timeout 240 cmake -S . -B build-cuda -DGAM_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$PREFIX" \
     -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" "${GEN[@]}"; then
   for f in build-cuda/CMakeFiles/CMakeConfigureLog.yaml build-cuda/CMakeFiles/CMakeError.log; do
     [[ -f $f ]] && tail -c 200000 "$f" > "$OUT/$(basename "$f")"
@@ -53,9 +53,19 @@ timeout 60 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --json "$OUT/kernels.
 step "bench on the GPU with the PyTorch peer"
 # Modest repeats: the whole script must fit in 8 minutes. The leak soak is shortened to 2,000
 # cycles here (10,000 on the development machine).
+rc=0
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
-  --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-}
+  --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
+if (( rc > 128 && rc != 137 )) && command -v cuda-gdb >/dev/null; then
+  # A crash (a signal, not the timeout): one short run under cuda-gdb for the native backtrace.
+  step "bench crashed (exit $rc): backtrace under cuda-gdb -> crash-bt.txt"
+  timeout 120 cuda-gdb -batch -ex 'handle SIGURG nostop noprint pass' -ex 'handle SIGPIPE nostop noprint pass' \
+    -ex run -ex bt -ex 'info sharedlibrary' --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
+    --models-dir build/bench-models --device cuda --batch 64 --repeat 1 --warmup 0 sample > "$OUT/crash-bt.txt" 2>&1 || true
+  grep -A25 "SIGSEGV\|signal" "$OUT/crash-bt.txt" | head -60 || true
+fi
+(( rc == 0 )) || { echo "bench failed (exit $rc)"; exit "$rc"; }
 
 step "done"
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv || true
