@@ -57,8 +57,11 @@ rc=0
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
   --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
-if (( rc > 128 && rc != 137 )) && command -v cuda-gdb >/dev/null; then
-  # A crash (a signal, not the timeout): one short run under cuda-gdb for the native backtrace.
+sleep 1  # let tee write the log
+# A crash in native code (Go exits 2 and prints SIGSEGV/SIGABRT): one short run under cuda-gdb for
+# the native backtrace.
+if (( rc != 0 && rc != 124 )) && grep -q "SIGSEGV\|SIGABRT\|SIGBUS\|signal arrived during cgo" "$OUT/log" &&
+   command -v cuda-gdb >/dev/null; then
   step "bench crashed (exit $rc): backtrace under cuda-gdb -> crash-bt.txt"
   timeout 120 cuda-gdb -batch -ex 'handle SIGURG nostop noprint pass' -ex 'handle SIGPIPE nostop noprint pass' \
     -ex run -ex bt -ex 'info sharedlibrary' --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
