@@ -197,6 +197,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				n := min(cfg.BatchSize, limit-made)
 				b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
 				busy[0].Add(int64(time.Since(t0)))
+				failed := b.err != nil // read before b belongs to the score stage
 				select {
 				case sampled <- b:
 				case <-ctx.Done():
@@ -204,7 +205,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 					return
 				}
 				t0 = time.Now()
-				if b.err != nil {
+				if failed {
 					return
 				}
 				made += n
