@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -183,35 +185,13 @@ func (s *suite) trainModels(dir, genPath, scrPath, calPath string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(calPath, b); err != nil {
+	if err := jsonfile.WriteAtomic(calPath, b); err != nil {
 		return err
 	}
 	if err := g.Save(genPath); err != nil {
 		return err
 	}
 	return sc.Save(scrPath)
-}
-
-// writeAtomic writes a temporary file in the same folder, fsyncs and renames it.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // targets is the pipeline's plan: one target per class, some with a condition the cVAE lists in

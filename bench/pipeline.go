@@ -12,6 +12,24 @@ import (
 	"github.com/gam-native/gam-native/progress"
 )
 
+// sampleAndScreen draws z from seed, samples n images of the batch's labels and runs the screen
+// on them: the first half of every ceiling attempt. The caller closes x and logits.
+func (s *suite) sampleAndScreen(seed uint64, n int, b *batchInputs) (x, logits *bindings.Tensor, err error) {
+	z, err := s.e.Randn(1, seed, int64(n), int64(s.gen.Meta.LatentDim))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer z.Close()
+	if x, err = s.gen.Sample(z, b.y, b.a); err != nil {
+		return nil, nil, err
+	}
+	if logits, err = s.screen.Forward(x); err != nil {
+		x.Close()
+		return nil, nil, err
+	}
+	return x, logits, nil
+}
+
 // ceiling measures the raw model work of one pipeline attempt with no Go stages or queues: draw
 // z, sample, generation confidence, screen forward and the fused screen, back to back on the
 // engine thread. Its best batch's rate bounds the pipeline's attempts per second; a second
@@ -27,26 +45,16 @@ func (s *suite) ceiling() error {
 		seed := uint64(0)
 		f, err := s.measure("ceiling", n, "images/s", func() (*bindings.Tensor, error) {
 			seed++
-			z, err := e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim))
+			x, l, err := s.sampleAndScreen(seed, n, b)
 			if err != nil {
 				return nil, err
 			}
-			defer z.Close()
-			x, err := g.Sample(z, b.y, b.a)
-			if err != nil {
-				return nil, err
-			}
-			defer x.Close()
+			defer bindings.CloseAll(x, l)
 			cf, err := g.Confidence(x, b.y, b.a)
 			if err != nil {
 				return nil, err
 			}
 			defer cf.Close()
-			l, err := s.screen.Forward(x)
-			if err != nil {
-				return nil, err
-			}
-			defer l.Close()
 			v, p, a, err := e.Screen(l, b.y, cf, s.probThr, 0)
 			if err != nil {
 				return nil, err
@@ -80,21 +88,11 @@ func (s *suite) ceiling() error {
 	seed := uint64(1 << 32)
 	_, err := s.measure("ceiling_screen_first", n, "images/s", func() (*bindings.Tensor, error) {
 		seed++
-		z, err := e.Randn(1, seed, int64(n), int64(g.Meta.LatentDim))
+		x, l, err := s.sampleAndScreen(seed, n, b)
 		if err != nil {
 			return nil, err
 		}
-		defer z.Close()
-		x, err := g.Sample(z, b.y, b.a)
-		if err != nil {
-			return nil, err
-		}
-		defer x.Close()
-		l, err := s.screen.Forward(x)
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
+		defer bindings.CloseAll(x, l)
 		v, p, a, err := e.Screen(l, b.y, nil, s.probThr, 0)
 		if err != nil {
 			return nil, err

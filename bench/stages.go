@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/gam-native/gam-native/bindings"
 )
@@ -97,15 +96,7 @@ func (s *suite) measureFn(name string, n int, unit string, call func() error, sy
 	if s.gpu {
 		_, _, _ = s.e.Memory(true)
 	}
-	if sync != nil {
-		// time whole runs, each ended by one sync
-		st, err := rateSynced(n, s.o.Warmup, s.o.Repeat, s.o.MinTime, call, sync)
-		if err != nil {
-			return nil, err
-		}
-		return s.finish(name, n, unit, st), nil
-	}
-	st, err := rate(n, s.o.Warmup, s.o.Repeat, s.o.MinTime, call)
+	st, err := rate(n, s.o.Warmup, s.o.Repeat, s.o.MinTime, call, sync)
 	if err != nil {
 		return nil, err
 	}
@@ -121,34 +112,6 @@ func (s *suite) finish(name string, n int, unit string, st Stats) *Figure {
 	s.res.add(f)
 	s.o.Logf("bench: %-28s batch %5d  %10.1f %s  (%.1f..%.1f)", name, n, st.Median, unit, st.Min, st.Max)
 	return &s.res.Figures[len(s.res.Figures)-1]
-}
-
-// rateSynced is rate with a sync at the end of each warm-up and timed run.
-func rateSynced(items, warmup, repeat int, minTime time.Duration, op, sync func() error) (Stats, error) {
-	for i := 0; i < warmup; i++ {
-		if err := op(); err != nil {
-			return Stats{}, err
-		}
-	}
-	if err := sync(); err != nil {
-		return Stats{}, err
-	}
-	runs := make([]float64, 0, repeat)
-	for r := 0; r < repeat; r++ {
-		calls := 0
-		t0 := time.Now()
-		for calls == 0 || time.Since(t0) < minTime {
-			if err := op(); err != nil {
-				return Stats{}, err
-			}
-			calls++
-		}
-		if err := sync(); err != nil {
-			return Stats{}, err
-		}
-		runs = append(runs, float64(calls*items)/time.Since(t0).Seconds())
-	}
-	return Summarize(runs), nil
 }
 
 // stage measures one engine stage at every batch size, in images per second.

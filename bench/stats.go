@@ -51,11 +51,19 @@ func (s Stats) Spread() float64 {
 
 // rate measures the throughput of op (items per call) in items per second: after warm-up
 // calls, each of repeat runs calls op until minTime has passed and divides items by the time.
-func rate(items int, warmup, repeat int, minTime time.Duration, op func() error) (Stats, error) {
+// sync (nil: none) waits for queued work at the end of the warm-up and of every timed run, so
+// that a GPU's asynchronous work is inside the time.
+func rate(items int, warmup, repeat int, minTime time.Duration, op, sync func() error) (Stats, error) {
+	if sync == nil {
+		sync = func() error { return nil }
+	}
 	for i := 0; i < warmup; i++ {
 		if err := op(); err != nil {
 			return Stats{}, err
 		}
+	}
+	if err := sync(); err != nil {
+		return Stats{}, err
 	}
 	runs := make([]float64, 0, repeat)
 	for r := 0; r < repeat; r++ {
@@ -66,6 +74,9 @@ func rate(items int, warmup, repeat int, minTime time.Duration, op func() error)
 				return Stats{}, err
 			}
 			calls++
+		}
+		if err := sync(); err != nil {
+			return Stats{}, err
 		}
 		runs = append(runs, float64(calls*items)/time.Since(t0).Seconds())
 	}

@@ -1,6 +1,8 @@
 package efficacy
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +69,7 @@ func (b *Bench) Run(ctx context.Context) (*Results, error) {
 	if err := b.checkResume(); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(filepath.Join(o.Out, "options.json"), o); err != nil {
+	if err := jsonfile.WriteJSON(filepath.Join(o.Out, "options.json"), o); err != nil {
 		return nil, err
 	}
 	sp := b.splits
@@ -98,7 +100,7 @@ func (b *Bench) Run(ctx context.Context) (*Results, error) {
 			c.Seconds = time.Since(t0).Seconds()
 			c.CPUSeconds = cpuSeconds() - cpu0
 			c.Finished = time.Now().UTC()
-			if err := writeJSON(b.cellPath(m, seed), c); err != nil {
+			if err := jsonfile.WriteJSON(b.cellPath(m, seed), c); err != nil {
 				return nil, err
 			}
 			progress.Logf("efficacy: %s seed %d: test balanced acc %.4f, macro-F1 %.4f, worst recall %.4f (%s), %.0fs wall, %.0fs CPU",
@@ -127,7 +129,7 @@ func (b *Bench) Collect() (*Results, error) {
 		var cells []Cell
 		for _, seed := range o.Seeds {
 			var c Cell
-			if err := readJSON(b.cellPath(m, seed), &c); err != nil {
+			if err := jsonfile.ReadJSON(b.cellPath(m, seed), &c); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					r.Complete = false
 					continue
@@ -251,7 +253,7 @@ func (o *Options) fingerprint() string {
 // checkResume refuses to add cells to a folder whose finished cells were made with other settings.
 func (b *Bench) checkResume() error {
 	var old Options
-	if err := readJSON(filepath.Join(b.O.Out, "options.json"), &old); err != nil {
+	if err := jsonfile.ReadJSON(filepath.Join(b.O.Out, "options.json"), &old); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}

@@ -1,6 +1,8 @@
 package efficacy
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"context"
 	"fmt"
 	"os"
@@ -30,7 +32,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 	dir := b.seedDir(seed)
 	meta := filepath.Join(dir, "shared.json")
 	var sh shared
-	if err := readJSON(meta, &sh); err != nil && !os.IsNotExist(err) {
+	if err := jsonfile.ReadJSON(meta, &sh); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
@@ -63,7 +65,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		if err := g.Save(sh.Generator); err != nil {
 			return nil, err
 		}
-		if err := writeJSON(meta, sh); err != nil {
+		if err := jsonfile.WriteJSON(meta, sh); err != nil {
 			return nil, err
 		}
 	}
@@ -89,7 +91,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		if err := m.Save(sh.Screen); err != nil {
 			return nil, err
 		}
-		if err := writeJSON(meta, sh); err != nil {
+		if err := jsonfile.WriteJSON(meta, sh); err != nil {
 			return nil, err
 		}
 	}
@@ -252,7 +254,7 @@ func (b *Bench) bestRemedy(seed uint64) (string, float64, error) {
 	best, bestBA := "", -1.0
 	for _, m := range b.O.PlusFrom {
 		var c Cell
-		if err := readJSON(b.cellPath(m, seed), &c); err != nil {
+		if err := jsonfile.ReadJSON(b.cellPath(m, seed), &c); err != nil {
 			return "", 0, fmt.Errorf("gam-plus needs the %s cell of seed %d: %w", m, seed, err)
 		}
 		if ba := c.Val.Summary.BalancedAccuracy; ba > bestBA {
@@ -315,7 +317,7 @@ func (b *Bench) runGAM(ctx context.Context, method string, seed uint64) (*Cell, 
 	}
 	c.SharedSeconds = sh.GenSeconds + sh.ScreenSeconds
 	var rep loop.Report
-	if err := readJSON(filepath.Join(dir, "report.json"), &rep); err == nil {
+	if err := jsonfile.ReadJSON(filepath.Join(dir, "report.json"), &rep); err == nil {
 		acc, tried, inTrain := 0, 0, 0
 		for _, e := range rep.Rounds {
 			if e.Generation != nil {
@@ -345,7 +347,7 @@ func (b *Bench) runGAMPlusRetrain(seed uint64) (*Cell, error) {
 	}
 	dir := filepath.Join(b.seedDir(seed), MethodGAM)
 	var st loop.State
-	if err := readJSON(filepath.Join(dir, loop.StateFile), &st); err != nil {
+	if err := jsonfile.ReadJSON(filepath.Join(dir, loop.StateFile), &st); err != nil {
 		return nil, fmt.Errorf("gam-plus needs the finished gam run of seed %d: %w", seed, err)
 	}
 	gen, err := gamImages(dir, &st, b.splits.Train)
@@ -366,7 +368,7 @@ func (b *Bench) runGAMPlusRetrain(seed uint64) (*Cell, error) {
 		return nil, err
 	}
 	var gc Cell
-	if err := readJSON(b.cellPath(MethodGAM, seed), &gc); err == nil {
+	if err := jsonfile.ReadJSON(b.cellPath(MethodGAM, seed), &gc); err == nil {
 		// GAM's images were made with the shared models and GAM's loop: their cost is part of this one.
 		c.SharedSeconds = gc.Seconds + gc.SharedSeconds
 	}

@@ -1,7 +1,8 @@
 package efficacy
 
 import (
-	"encoding/json"
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"fmt"
 	"math"
 	"os"
@@ -10,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/renameio/v2"
 
 	"github.com/gam-native/gam-native/report"
 )
@@ -135,33 +134,6 @@ func machine() string {
 	return fmt.Sprintf("%s, %s/%s, %d CPUs visible to Go", h, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// writeAtomic writes b to path through a temporary file, fsync and rename.
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return renameio.WriteFile(path, b, 0o644)
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, append(b, '\n'))
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
 func cpu(m MethodResult) string {
 	if v, ok := m.Mean["cpu_seconds"]; ok {
 		return fmt.Sprintf("%.0f", v)
@@ -258,10 +230,10 @@ func Markdown(r *Results) string {
 
 // writeOutputs writes results.json, results.md and bars.png.
 func writeOutputs(dir string, r *Results) error {
-	if err := writeJSON(filepath.Join(dir, "results.json"), r); err != nil {
+	if err := jsonfile.WriteJSON(filepath.Join(dir, "results.json"), r); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, "results.md"), []byte(Markdown(r))); err != nil {
+	if err := jsonfile.WriteAtomic(filepath.Join(dir, "results.md"), []byte(Markdown(r))); err != nil {
 		return err
 	}
 	if len(r.Methods) == 0 {

@@ -1,6 +1,8 @@
 package loop
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,11 +72,11 @@ func (r *Runner) buildReport() (*Report, error) {
 			Seconds float64 `json:"seconds"`
 			Gen     int     `json:"generated_images"`
 		}
-		if err := readJSON(r.path("rounds", roundDir(n), "train.json"), &tr); err == nil {
+		if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "train.json"), &tr); err == nil {
 			e.TrainSeconds, e.GeneratedImages = tr.Seconds, tr.Gen
 		}
 		var p plan.Plan
-		if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err == nil {
+		if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err == nil {
 			e.Difficulty, e.SegmentDifficulty = p.Classes, p.Segments
 			e.Allocation = map[string]int{}
 			for _, t := range p.Targets {
@@ -82,7 +84,7 @@ func (r *Runner) buildReport() (*Report, error) {
 			}
 		}
 		var g generate.Result
-		if err := readJSON(r.path("rounds", roundDir(n), "generate.json"), &g); err == nil {
+		if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "generate.json"), &g); err == nil {
 			e.Generation = &g
 		}
 		if b, err := os.ReadFile(r.path("rounds", roundDir(n), "feedback.json")); err == nil {
@@ -91,7 +93,7 @@ func (r *Runner) buildReport() (*Report, error) {
 		rep.Rounds = append(rep.Rounds, e)
 	}
 	var test map[string]TestResult
-	if err := readJSON(r.path("test.json"), &test); err != nil {
+	if err := jsonfile.ReadJSON(r.path("test.json"), &test); err != nil {
 		return nil, err
 	}
 	rep.Test.First, rep.Test.Best = test["first"], test["best"]
@@ -130,10 +132,10 @@ func (r *Runner) writeReport() error {
 		fmt.Sprintf("test recall: round 0 vs best (round %d)", rep.BestRound)); err != nil {
 		return err
 	}
-	if err := writeJSON(r.path("report.json"), rep); err != nil {
+	if err := jsonfile.WriteJSON(r.path("report.json"), rep); err != nil {
 		return err
 	}
-	return writeAtomic(r.path(files["markdown"]), []byte(markdown(rep)))
+	return jsonfile.WriteAtomic(r.path(files["markdown"]), []byte(markdown(rep)))
 }
 
 // markdown is the short human-readable report that links the rest.

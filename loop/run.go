@@ -1,6 +1,8 @@
 package loop
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"context"
 	"fmt"
 	"os"
@@ -64,10 +66,10 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 		}
 		os.Remove(f.Name())
 	}
-	if err := writeAtomic(filepath.Join(dir, "job.toml"), buf); err != nil {
+	if err := jsonfile.WriteAtomic(filepath.Join(dir, "job.toml"), buf); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {
+	if err := jsonfile.WriteJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {
 		return nil, err
 	}
 	r.State = &State{Version: 1, Done: map[string]bool{}, Learner: plan.NewLearner(j.Plan.Feedback), BestRound: -1}
@@ -123,7 +125,9 @@ func (r *Runner) check() error {
 	return nil
 }
 
-func (r *Runner) saveState() error { return writeJSON(filepath.Join(r.Dir, StateFile), r.State) }
+func (r *Runner) saveState() error {
+	return jsonfile.WriteJSON(filepath.Join(r.Dir, StateFile), r.State)
+}
 
 // stage runs f unless key is already done, then records it.
 func (r *Runner) stage(key string, f func() error) error {
@@ -216,7 +220,7 @@ func (r *Runner) trainGenerator() error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(r.path("setup", "generator.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
+	if err := jsonfile.WriteJSON(r.path("setup", "generator.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
 		return err
 	}
 	return g.Save(dst)
@@ -240,7 +244,7 @@ func (r *Runner) trainScreen() error {
 		if err != nil {
 			return err
 		}
-		if err := writeJSON(r.path("setup", "screen.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
+		if err := jsonfile.WriteJSON(r.path("setup", "screen.json"), map[string]any{"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds()}); err != nil {
 			return err
 		}
 	}
@@ -335,7 +339,7 @@ func (r *Runner) trainTarget(n int) error {
 	if gen != nil {
 		ng = gen.Len()
 	}
-	if err := writeJSON(r.path("rounds", roundDir(n), "train.json"), map[string]any{
+	if err := jsonfile.WriteJSON(r.path("rounds", roundDir(n), "train.json"), map[string]any{
 		"loss_per_epoch": hist, "seconds": time.Since(t0).Seconds(), "real_images": r.splits.Train.Len(), "generated_images": ng}); err != nil {
 		return err
 	}
@@ -381,12 +385,12 @@ func (r *Runner) evaluate(n int) error {
 	}
 	progress.Logf("round %d: validation balanced accuracy %.4f, macro-F1 %.4f, worst-class recall %.4f (%s)",
 		n, met.Summary.BalancedAccuracy, met.Summary.MacroF1, met.Summary.WorstRecall, met.Summary.WorstClass)
-	return writeJSON(r.path("rounds", roundDir(n), "metrics.json"), met)
+	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "metrics.json"), met)
 }
 
 func (r *Runner) roundMetrics(n int) (*plan.Metrics, error) {
 	var m plan.Metrics
-	err := readJSON(r.path("rounds", roundDir(n), "metrics.json"), &m)
+	err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "metrics.json"), &m)
 	return &m, err
 }
 
@@ -409,12 +413,12 @@ func (r *Runner) plan(n int) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(r.path("rounds", roundDir(n), "plan.json"), p)
+	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "plan.json"), p)
 }
 
 func (r *Runner) generate(ctx context.Context, n int) error {
 	var p plan.Plan
-	if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
+	if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
 		return err
 	}
 	e := r.E
@@ -465,7 +469,7 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 		return err
 	}
 	r.State.Spent += res.Accepted
-	return writeJSON(r.path("rounds", roundDir(n), "generate.json"), res)
+	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "generate.json"), res)
 }
 
 func (r *Runner) feedback(n int) error {
@@ -478,7 +482,7 @@ func (r *Runner) feedback(n int) error {
 		return err
 	}
 	var p plan.Plan
-	if err := readJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
+	if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
 		return err
 	}
 	res := plan.RoundResult{Targets: p.Targets, TargetDelta: map[string]float64{}, ClassDelta: map[string]float64{}}
@@ -520,7 +524,7 @@ func (r *Runner) feedback(n int) error {
 	}
 	r.State.recordRound(n, ba, r.Job.Loop.Patience)
 	r.State.LastRound = n
-	return writeJSON(r.path("rounds", roundDir(n), "feedback.json"), map[string]any{"result": res, "report": rep,
+	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "feedback.json"), map[string]any{"result": res, "report": rep,
 		"best_round": r.State.BestRound, "best_balanced_accuracy": r.State.BestBA})
 }
 
@@ -555,7 +559,7 @@ func (r *Runner) finalTest() error {
 	if err := copyFile(r.path("models", fmt.Sprintf("target_r%d.pt", r.State.BestRound)), r.path("models", "best.pt")); err != nil {
 		return err
 	}
-	return writeJSON(r.path("test.json"), out)
+	return jsonfile.WriteJSON(r.path("test.json"), out)
 }
 
 func copyFile(src, dst string) error {
@@ -563,5 +567,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dst, b)
+	return jsonfile.WriteAtomic(dst, b)
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/gam-native/gam-native/plan"
 )
 
@@ -44,34 +42,6 @@ func loadState(dir string) (*State, error) {
 		s.Done = map[string]bool{}
 	}
 	return &s, nil
-}
-
-// writeJSON writes v as indented JSON atomically (temp file, fsync, rename).
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, append(b, '\n'))
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// writeAtomic writes b to path through a temporary file in the same folder, fsync and rename.
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return renameio.WriteFile(path, b, 0o644)
 }
 
 // recordRound keeps round n as the best model when its validation balanced accuracy ba is the

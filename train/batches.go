@@ -37,6 +37,16 @@ const (
 	GenMixUnion = "union"
 )
 
+// genShare is the share of a class's draws (or loss weight) given to its generated images:
+// genFrac, or with GenMixUnion n_gen / (n_gen + n_real) capped at genFrac. A class without
+// generated images gets genFrac too; callers use it only when there are some.
+func genShare(genFrac float64, mix string, nGen, nReal int) float64 {
+	if mix == GenMixUnion && nGen > 0 {
+		return min(genFrac, float64(nGen)/float64(nGen+nReal))
+	}
+	return genFrac
+}
+
 func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac float64, mix string, rng *rand.Rand) *drawer {
 	d := &drawer{rng: rng, sampling: sampling, genFrac: make([]float64, k), numReal: len(realLabels), numGen: len(genLabels),
 		real: make([][]int, k), gen: make([][]int, k)}
@@ -47,10 +57,7 @@ func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac fl
 		d.gen[y] = append(d.gen[y], len(realLabels)+i)
 	}
 	for c := range d.genFrac {
-		d.genFrac[c] = genFrac
-		if mix == GenMixUnion && len(d.gen[c]) > 0 {
-			d.genFrac[c] = min(genFrac, float64(len(d.gen[c]))/float64(len(d.gen[c])+len(d.real[c])))
-		}
+		d.genFrac[c] = genShare(genFrac, mix, len(d.gen[c]), len(d.real[c]))
 	}
 	// An epoch is as many draws as there are real images, whatever is mixed in, so that every
 	// method trains for the same number of steps (uniform: a random subset of real + generated).

@@ -262,10 +262,7 @@ func newMixWeights(realLabels, genLabels []int64, k int, genFrac float64, mix st
 		case ng[c] > 0 && nr[c] == 0:
 			f = 1
 		case ng[c] > 0:
-			f = genFrac
-			if mix == GenMixUnion {
-				f = min(f, ng[c]/(ng[c]+nr[c]))
-			}
+			f = genShare(genFrac, mix, int(ng[c]), int(nr[c]))
 		}
 		if nr[c] > 0 {
 			w.real[c] = float32(per * (1 - f) / nr[c])

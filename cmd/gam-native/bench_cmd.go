@@ -1,12 +1,12 @@
 package main
 
 import (
+	"github.com/gam-native/gam-native/internal/jsonfile"
+
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,7 +123,7 @@ func runBench(c *cli.Context) error {
 	}
 	res.Print(os.Stdout)
 	if p := c.String("json"); p != "" {
-		if err := writeJSONAtomic(p, res); err != nil {
+		if err := jsonfile.WriteJSON(p, res); err != nil {
 			return err
 		}
 		fmt.Printf("\nresult: %s\n", p)
@@ -134,30 +134,4 @@ func runBench(c *cli.Context) error {
 		}
 	}
 	return nil
-}
-
-// writeJSONAtomic writes v to a temporary file beside path, fsyncs and renames it.
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
