@@ -3,6 +3,7 @@ package efficacy
 import (
 	"context"
 	"encoding/json"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"math"
 	"os"
 	"path/filepath"
@@ -57,6 +58,15 @@ func TestTinyAllMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResults(t, out, DefaultMethods(data.LongTailScenario), summaryKeys)
+
+	// GAM's cell gives every round's model on the test set: round 0 and the tiny job's one round.
+	var gam Cell
+	if err := jsonfile.ReadJSON(b.cellPath(MethodGAM, 0), &gam); err != nil {
+		t.Fatal(err)
+	}
+	if rb, _ := gam.Detail["round_test_ba"].(string); len(strings.Split(rb, "/")) != 2 {
+		t.Errorf("GAM cell round_test_ba = %q, want two rounds' test balanced accuracy", rb)
+	}
 
 	// A second run finds every cell done and trains nothing.
 	cell := filepath.Join(out, "cells", "erm-s0.json")

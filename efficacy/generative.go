@@ -2,6 +2,7 @@ package efficacy
 
 import (
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"strings"
 
 	"context"
 	"fmt"
@@ -331,6 +332,28 @@ func (b *Bench) runGAM(ctx context.Context, method string, seed uint64) (*Cell, 
 		detail["best_round"], detail["stopped"], detail["accepted"], detail["tried"] = rep.BestRound, rep.Stopped, acc, tried
 		detail["generated_in_best"] = inTrain
 		detail["round0_test_ba"] = fmt.Sprintf("%.4f", rep.Test.First.Summary.BalancedAccuracy)
+	}
+	// Every round's model on the test set, whichever the loop kept: what the generated images did,
+	// apart from the choice made on the small validation set.
+	var bas []string
+	for n := 0; ; n++ {
+		p := filepath.Join(dir, "models", fmt.Sprintf("target_r%d.pt", n))
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		rm, err := b.E.LoadModel(p, bindings.RoleClassifier)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := evaluate(b.E, rm, b.splits.Test)
+		rm.Close()
+		if err != nil {
+			return nil, err
+		}
+		bas = append(bas, fmt.Sprintf("%.4f", ev.Summary.BalancedAccuracy))
+	}
+	if len(bas) > 0 {
+		detail["round_test_ba"] = strings.Join(bas, "/")
 	}
 	detail["run"] = dir
 	c.Detail = detail
