@@ -59,12 +59,12 @@ timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/b
   --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
 sleep 1  # let tee write the log
 # A crash in native code (Go exits 2 and prints SIGSEGV/SIGABRT): one short run under cuda-gdb for
-# the native backtrace.
+# the native backtrace and a scan of the stack (bt cannot unwind a call through a null pointer).
 if (( rc != 0 && rc != 124 )) && grep -q "SIGSEGV\|SIGABRT\|SIGBUS\|signal arrived during cgo" "$OUT/log" &&
    command -v cuda-gdb >/dev/null; then
   step "bench crashed (exit $rc): backtrace under cuda-gdb -> crash-bt.txt"
   timeout 120 cuda-gdb -batch -ex 'handle SIGURG nostop noprint pass' -ex 'handle SIGPIPE nostop noprint pass' \
-    -ex run -ex bt -ex 'info sharedlibrary' --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
+    -ex run -ex bt -x bench/crash_stack.gdb.py --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
     --models-dir build/bench-models --device cuda --batch 64 --repeat 1 --warmup 0 sample > "$OUT/crash-bt.txt" 2>&1 || true
   grep -A25 "SIGSEGV\|signal" "$OUT/crash-bt.txt" | head -60 || true
 fi

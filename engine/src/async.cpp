@@ -2,18 +2,47 @@
 // calls while the caller's thread runs others (on a 2-core CPU the generator's decoder does not
 // scale past one thread, so sampling beside screening is nearly free; bench/NOTES.md). The worker
 // starts on first use and is joined when the library unloads.
+//
+// No std::future, std::promise or std::packaged_task here: they use std::call_once, and with the
+// GPU wheel's cuDNN in the same process (libcudnn_graph carries its own copy of libstdc++'s
+// call_once) an engine referring to libstdc++'s call_once state made cudnnCreate call a null
+// pointer (bench/NOTES.md "GPU", run 4). A mutex and a condition variable do the same job.
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
-#include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "internal.h"
 #include "model.h"
 
+namespace {
+// What the worker and the future share; the worker holds it until it has finished.
+struct Result {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  at::Tensor value;
+  std::exception_ptr error;
+
+  void set(at::Tensor v, std::exception_ptr e) {
+    std::lock_guard<std::mutex> l(mu);
+    value = std::move(v);
+    error = std::move(e);
+    done = true;
+    cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [this] { return done; });
+  }
+};
+}  // namespace
+
 struct gam_future {
-  std::future<at::Tensor> result;
+  std::shared_ptr<Result> result = std::make_shared<Result>();
   bool waited = false;
 };
 
@@ -77,16 +106,19 @@ GAM_EXPORT int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z,
     at::Tensor zt = gam::check_z(g, z);
     at::Tensor yt = gam::check_labels(g, y, zt.size(0));
     at::Tensor a = gam::attrs_or_zeros(g, attrs, zt.size(0), zt.device());
-    auto task = std::make_shared<std::packaged_task<at::Tensor()>>([g, zt, yt, a] {
-      torch::NoGradGuard ng;
-      return gam::call_tensor(g, "sample", {zt, yt, a});
-    });
     auto f = std::make_unique<gam_future>();
-    f->result = task->get_future();
+    auto task = [g, zt, yt, a, r = f->result] {
+      try {
+        torch::NoGradGuard ng;
+        r->set(gam::call_tensor(g, "sample", {zt, yt, a}), nullptr);
+      } catch (...) {
+        r->set(at::Tensor(), std::current_exception());
+      }
+    };
     if (zt.is_cuda()) {
-      (*task)();  // the GPU overlaps on its own; keep the caller's device and stream
+      task();  // the GPU overlaps on its own; keep the caller's device and stream
     } else {
-      worker().post([task] { (*task)(); });
+      worker().post(std::move(task));
     }
     *out = f.release();
   });
@@ -99,12 +131,14 @@ GAM_EXPORT int32_t gam_future_wait(gam_future *f, gam_tensor **out) {
     *out = nullptr;
     if (f->waited) throw gam::Error(GAM_ERR_INVALID, "future: already waited for");
     f->waited = true;
-    *out = gam::wrap(f->result.get());  // rethrows the work's exception, which guard turns into a status
+    f->result->wait();
+    if (f->result->error) std::rethrow_exception(f->result->error);  // guard turns it into a status
+    *out = gam::wrap(std::move(f->result->value));
   });
 }
 
 GAM_EXPORT void gam_future_destroy(gam_future *f) {
   if (f == nullptr) return;
-  if (!f->waited && f->result.valid()) f->result.wait();
+  f->result->wait();  // the worker may still be running it; it holds its own reference to the result
   delete f;
 }
