@@ -29,6 +29,7 @@
   GAM_FN(int32_t, gam_generator_sample_async, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_future **o), (g, z, y, a, o)) \
   GAM_FN(int32_t, gam_future_wait, (gam_future *f, gam_tensor **o), (f, o)) \
   GAM_FN(void, gam_future_destroy, (gam_future *f), (f)) \
+  GAM_FN(int32_t, gam_generator_encode, (gam_model *g, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, gam_tensor **mu, gam_tensor **lv), (g, x, y, a, mu, lv)) \
   GAM_FN(int32_t, gam_generator_confidence, (gam_model *g, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, gam_tensor **o), (g, x, y, a, o)) \
   GAM_FN(int32_t, gam_classifier_forward, (gam_model *c, const gam_tensor *x, gam_tensor **o), (c, x, o)) \
   GAM_FN(int32_t, gam_classifier_embed, (gam_model *c, const gam_tensor *x, gam_tensor **o), (c, x, o)) \

@@ -67,3 +67,11 @@ func noErr(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// ok2 is ok for two results.
+func ok2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b
+}

@@ -45,6 +45,7 @@ type Meta struct {
 	ImageShape [3]int   `json:"image_shape"`
 	Trainable  bool     `json:"trainable"`
 	HasEmbed   bool     `json:"has_embed,omitempty"`
+	HasEncode  bool     `json:"has_encode,omitempty"`
 }
 
 // Pixels is C*H*W.
@@ -86,6 +87,7 @@ func (e *Engine) LoadModel(path string, role Role) (*Model, error) {
 		ImageShape: [3]int{int(cm.image_shape[0]), int(cm.image_shape[1]), int(cm.image_shape[2])},
 		Trainable:  cm.trainable != 0,
 		HasEmbed:   cm.has_embed != 0,
+		HasEncode:  cm.has_encode != 0,
 		AttrNames:  []string{},
 	}
 	if s := C.GoString(&cm.attr_names[0]); s != "" {
@@ -227,6 +229,18 @@ func (m *Model) Confidence(x, y, attrs *Tensor) (*Tensor, error) {
 	return m.run("confidence", func(o **C.gam_tensor) C.int32_t {
 		return C.gamdl_gam_generator_confidence(m.h, x.ptr(), y.ptr(), attrs.ptr(), o)
 	})
+}
+
+// Encode runs a generator's optional encode(x, y, attrs) -> posterior mean and log-variance, each
+// [N, latent_dim] (Meta.HasEncode says whether it has one). attrs may be nil (zeros).
+func (m *Model) Encode(x, y, attrs *Tensor) (mu, logvar *Tensor, err error) {
+	var a, b *C.gam_tensor
+	if err := m.e.call("encode", func() C.int32_t {
+		return C.gamdl_gam_generator_encode(m.h, x.ptr(), y.ptr(), attrs.ptr(), &a, &b)
+	}); err != nil {
+		return nil, nil, err
+	}
+	return newTensor(m.e, a), newTensor(m.e, b), nil
 }
 
 // Forward runs a classifier's forward(x) -> logits [N,K].

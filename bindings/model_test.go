@@ -16,11 +16,12 @@ func TestZooModelsLoadWithMetadata(t *testing.T) {
 		kind       string
 		attrs      int
 		embed      bool
+		encode     bool
 	}{
-		{"conditional VAE", "cvae.pt", RoleGenerator, "vae", 2, false},
-		{"conditional GAN", "cgan.pt", RoleGenerator, "gan", 2, false},
-		{"target CNN", "cnn.pt", RoleClassifier, "", 0, true},
-		{"screen", "screen.pt", RoleClassifier, "", 0, true},
+		{"conditional VAE", "cvae.pt", RoleGenerator, "vae", 2, false, true},
+		{"conditional GAN", "cgan.pt", RoleGenerator, "gan", 2, false, false},
+		{"target CNN", "cnn.pt", RoleClassifier, "", 0, true, false},
+		{"screen", "screen.pt", RoleClassifier, "", 0, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -33,10 +34,38 @@ func TestZooModelsLoadWithMetadata(t *testing.T) {
 			if c.role == RoleGenerator && md.LatentDim < 1 {
 				t.Fatalf("latent_dim %d", md.LatentDim)
 			}
-			if md.HasEmbed != c.embed {
-				t.Fatalf("has_embed %v", md.HasEmbed)
+			if md.HasEmbed != c.embed || md.HasEncode != c.encode {
+				t.Fatalf("has_embed %v, has_encode %v", md.HasEmbed, md.HasEncode)
 			}
 		})
+	}
+}
+
+func TestEncodeShapesAndMissingEncode(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
+	defer g.Close()
+	const n = 5
+	x := ok(e.FromF32(make([]float32, n*28*28), n, 1, 28, 28))
+	y := ok(e.FromI64([]int64{0, 1, 2, 3, 9}, n))
+	defer CloseAll(x, y)
+	mu, lv := ok2(g.Encode(x, y, nil))
+	defer CloseAll(mu, lv)
+	for _, tt := range []*Tensor{mu, lv} {
+		if s := ok(tt.Shape()); len(s) != 2 || s[0] != n || s[1] != int64(g.Meta.LatentDim) {
+			t.Fatalf("shape %v, want [%d %d]", s, n, g.Meta.LatentDim)
+		}
+	}
+	// Labels outside [0, K) are refused like in sample and confidence.
+	bad := ok(e.FromI64([]int64{0, 1, 2, 3, 10}, n))
+	defer bad.Close()
+	if _, _, err := g.Encode(x, bad, nil); err == nil {
+		t.Fatal("label 10 accepted")
+	}
+	gan := ok(e.LoadModel(zooFile(t, "cgan.pt"), RoleGenerator))
+	defer gan.Close()
+	if _, _, err := gan.Encode(x, y, nil); err == nil || !strings.Contains(err.Error(), "encode") {
+		t.Fatalf("a generator without encode: err = %v, want one naming encode", err)
 	}
 }
 

@@ -11,7 +11,11 @@ type Config struct {
 	// BatchSize is the images per engine call; 0 lets the caller's memory budget choose.
 	BatchSize int `toml:"batch_size"`
 	// Temperature scales the latent draw: below 1 gives typical images, above 1 more varied ones.
+	// With Latent = "real" it scales the posterior noise added around the real latents.
 	Temperature float32 `toml:"temperature"`
+	// Latent is where z comes from: LatentPrior ("prior", N(0, I)) or LatentReal ("real",
+	// between the posterior means of real images of the target's class; needs encode).
+	Latent string `toml:"latent"`
 	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
 	ProbThreshold float32 `toml:"prob_threshold"`
 	// ConfThreshold: the generation confidence, as a percentile of the same score on real
@@ -46,7 +50,7 @@ type Config struct {
 
 // DefaultConfig is what a job gets when it sets nothing.
 func DefaultConfig() Config {
-	return Config{BatchSize: 128, Temperature: 1, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
+	return Config{BatchSize: 128, Temperature: 1, Latent: LatentPrior, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
 		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.999, QueueDepth: 2}
 }
 
@@ -57,6 +61,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
+	case c.Latent != LatentPrior && c.Latent != LatentReal:
+		return fmt.Errorf("generate.latent = %q: want %q or %q", c.Latent, LatentPrior, LatentReal)
 	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
 		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
 	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):

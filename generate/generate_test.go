@@ -317,6 +317,7 @@ func TestConfigValidation(t *testing.T) {
 		{"confidence threshold below 0", func(c *Config) { c.ConfThreshold = -0.1 }, "conf_threshold"},
 		{"review band past 1", func(c *Config) { c.ProbThreshold, c.ReviewBand = 0.9, 0.2 }, "review_band"},
 		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
+		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -389,4 +390,94 @@ func meanSharpness(t *testing.T, e *bindings.Engine, cs []*Candidate) float64 {
 		s += float64(v[i*4+bindings.StatSharpness])
 	}
 	return s / float64(len(cs))
+}
+
+// nearestReal is the mean over imgs of the squared pixel distance to the nearest of refs.
+func nearestReal(imgs [][]float32, refs [][]float32) float64 {
+	var total float64
+	for _, a := range imgs {
+		best := math.Inf(1)
+		for _, b := range refs {
+			var d float64
+			for i := range a {
+				v := float64(a[i] - b[i])
+				d += v * v
+			}
+			best = min(best, d)
+		}
+		total += best
+	}
+	return total / float64(len(imgs))
+}
+
+// latent = "real" draws z between real images' posterior means: deterministic for a seed, it is
+// accepted more often than prior draws and its accepted images lie nearer real images of the class.
+func TestRealLatents(t *testing.T) {
+	setup(t)
+	f := &fixture
+	lat, err := EncodeReal(f.e, f.gen, f.ds, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lat.Count(shirt) != 200 || lat.Dim != f.gen.Meta.LatentDim {
+		t.Fatalf("latents: %d of class shirt, dim %d", lat.Count(shirt), lat.Dim)
+	}
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 80},
+		{ID: "coat", Class: coat, ClassName: "coat", Count: 80}}
+	gen := func(latent string, seed uint64) (*Result, *memSink) {
+		cfg := DefaultConfig()
+		cfg.Latent = latent
+		s := &memSink{}
+		res, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: seed, Round: 1, Calibration: f.cal, Latents: lat}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, s
+	}
+	refs := map[int][][]float32{}
+	for i, y := range f.ds.Labels {
+		if len(refs[int(y)]) < 300 {
+			refs[int(y)] = append(refs[int(y)], f.ds.Image(i))
+		}
+	}
+	rp, sp := gen(LatentPrior, 3)
+	rr, sr := gen(LatentReal, 3)
+	_, sr2 := gen(LatentReal, 3)
+	for i := range sr.acc {
+		if maxAbs(sr.acc[i].Pixels, sr2.acc[i].Pixels) != 0 {
+			t.Fatalf("same seed, image %d differs", i)
+		}
+	}
+	for ti, tg := range targets {
+		pick := func(s *memSink) [][]float32 {
+			var out [][]float32
+			for _, c := range s.acc {
+				if c.Target.ID == tg.ID {
+					out = append(out, c.Pixels)
+				}
+			}
+			return out
+		}
+		dp, dr := nearestReal(pick(sp), refs[tg.Class]), nearestReal(pick(sr), refs[tg.Class])
+		ap := float64(rp.Targets[ti].Accepted) / float64(rp.Targets[ti].Attempts)
+		ar := float64(rr.Targets[ti].Accepted) / float64(rr.Targets[ti].Attempts)
+		t.Logf("%s: acceptance prior %.3f real %.3f; distance to the nearest real image prior %.2f real %.2f", tg.ID, ap, ar, dp, dr)
+		if !(ar > ap) || !(dr < dp) {
+			t.Errorf("%s: real latents should be accepted more often (%.3f vs %.3f) and lie nearer real images (%.2f vs %.2f)", tg.ID, ar, ap, dr, dp)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Latent = LatentReal
+	if _, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: 1, Calibration: f.cal}, &memSink{}); err == nil {
+		t.Fatal("latent = real without latents ran")
+	}
+}
+
+func maxAbs(a, b []float32) float64 {
+	var m float64
+	for i := range a {
+		m = max(m, math.Abs(float64(a[i]-b[i])))
+	}
+	return m
 }

@@ -89,6 +89,29 @@ type Options struct {
 	Round       int
 	Calibration *Calibration
 	Dedup       *Dedup
+	// Latents are the real images' latents that Config.Latent = "real" draws from (EncodeReal);
+	// a target whose class has none falls back to the prior.
+	Latents *Latents
+}
+
+// NewOptions computes what a run needs from the real training images: the confidence
+// calibration (200 images per class), the duplicate index (500 per class) and, with
+// cfg.Latent = "real", the real latents (500 per class).
+func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Dataset, cfg Config, seed uint64, round int) (Options, error) {
+	o := Options{Config: cfg, Seed: seed, Round: round}
+	var err error
+	if o.Calibration, err = Calibrate(e, g, real, 200); err != nil {
+		return o, err
+	}
+	if o.Dedup, err = NewDedup(e, screen, real, 500, cfg.DupThreshold); err != nil {
+		return o, err
+	}
+	if cfg.Latent == LatentReal {
+		if o.Latents, err = EncodeReal(e, g, real, 500); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 type batch struct {
@@ -153,6 +176,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	if m.Screen.Meta.NumClasses != g.Meta.NumClasses {
 		return nil, fmt.Errorf("generate: screen has %d classes, generator %d", m.Screen.Meta.NumClasses, g.Meta.NumClasses)
+	}
+	if cfg.Latent == LatentReal && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
+		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", LatentReal)
 	}
 	for _, t := range targets {
 		if t.Class < 0 || t.Class >= g.Meta.NumClasses {
@@ -350,7 +376,14 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq)}
 	rng := rand.New(rand.NewPCG(b.seed, 0x3c6ef372fe94f82b))
 	fail := func(err error) *batch { b.err = fmt.Errorf("target %s: %w", t.ID, err); return b }
-	z, err := e.Randn(cfg.Temperature, b.seed, int64(n), int64(g.Meta.LatentDim))
+	var z *bindings.Tensor
+	var err error
+	if cfg.Latent == LatentReal && o.Latents.Count(t.Class) > 0 {
+		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
+		z, err = e.FromF32(o.Latents.Draw(lr, t.Class, n, cfg.Temperature), int64(n), int64(o.Latents.Dim))
+	} else {
+		z, err = e.Randn(cfg.Temperature, b.seed, int64(n), int64(g.Meta.LatentDim))
+	}
 	if err != nil {
 		return fail(err)
 	}

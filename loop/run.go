@@ -116,7 +116,12 @@ func (r *Runner) check() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.key, err)
 		}
+		noEncode := m.role == bindings.RoleGenerator && !mm.Meta.HasEncode
 		mm.Close()
+		if noEncode && r.Job.Generate.Latent == generate.LatentReal {
+			return fmt.Errorf("generate.latent = %q: models.generator %s has no encode(x, y, attrs) -> (mu, logvar); use latent = %q or a generator with encode",
+				generate.LatentReal, m.ref, generate.LatentPrior)
+		}
 		*m.dst = p
 	}
 	if r.splits, err = LoadSplits(r.E, &r.Job); err != nil {
@@ -441,11 +446,7 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 		defer t.Close()
 		models.Target = t
 	}
-	cal, err := generate.Calibrate(e, g, r.splits.Train, 200)
-	if err != nil {
-		return err
-	}
-	dd, err := generate.NewDedup(e, screen, r.splits.Train, 500, r.Job.Generate.DupThreshold)
+	opts, err := generate.NewOptions(e, g, screen, r.splits.Train, r.Job.Generate, r.Job.Seed, n)
 	if err != nil {
 		return err
 	}
@@ -460,8 +461,7 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	}
 	defer sink.Close()
 	grids := newGridSink(sink, 16)
-	res, err := generate.Run(ctx, e, models, p.Targets, generate.Options{Config: r.Job.Generate, Seed: r.Job.Seed, Round: n,
-		Calibration: cal, Dedup: dd}, grids)
+	res, err := generate.Run(ctx, e, models, p.Targets, opts, grids)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,11 @@ class CVAE(nn.Module):
     def _cond(self, y: Tensor, attrs: Tensor) -> Tensor:
         return torch.cat([F.one_hot(y, self.num_classes).to(attrs.dtype), attrs], dim=1)
 
+    @torch.jit.export
     def encode(self, x: Tensor, y: Tensor, attrs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Optional member: the posterior q(z | x, y, attrs) as (mu, logvar), each [N, latent_dim].
+
+        With it, `generate.latent = "real"` draws z near the latents of real images of the class."""
         h = self.encoder(torch.cat([x.flatten(1), self._cond(y, attrs)], dim=1))
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar

@@ -101,11 +101,7 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cal, err := generate.Calibrate(e, g, real, 200)
-	if err != nil {
-		return err
-	}
-	dd, err := generate.NewDedup(e, screen, real, 500, job.Generate.DupThreshold)
+	opts, err := generate.NewOptions(e, g, screen, real, job.Generate, c.Uint64("seed"), c.Int("round"))
 	if err != nil {
 		return err
 	}
@@ -122,8 +118,7 @@ func runGenerate(c *cli.Context) error {
 	defer sink.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := generate.Run(ctx, e, models, p.Targets, generate.Options{Config: job.Generate, Seed: c.Uint64("seed"), Round: c.Int("round"),
-		Calibration: cal, Dedup: dd}, sink)
+	res, err := generate.Run(ctx, e, models, p.Targets, opts, sink)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 2u
+#define GAM_ABI_VERSION 3u
 
 enum {
   GAM_OK = 0,
@@ -121,6 +121,7 @@ typedef struct {
   int32_t image_shape[3];  /* C, H, W */
   int32_t trainable;       /* has the optional training members of its kind */
   int32_t has_embed;       /* classifiers: has embed(x) */
+  int32_t has_encode;      /* generators: has encode(x, y, attrs) -> (mu, logvar) */
 } gam_model_meta;
 
 /* Loads a TorchScript file and checks it against contract v1 for role (attributes, method names,
@@ -144,6 +145,11 @@ int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, const gam_te
 int32_t gam_classifier_forward(gam_model *c, const gam_tensor *x, gam_tensor **out);
 /* embed(x) -> *out [N, D]; GAM_ERR_CONTRACT if the model has no embed. */
 int32_t gam_classifier_embed(gam_model *c, const gam_tensor *x, gam_tensor **out);
+
+/* encode(x, y, attrs) -> *mu, *logvar [N, latent_dim]: the posterior of a VAE-like generator
+ * (optional member; GAM_ERR_CONTRACT if the model has none). attrs may be NULL (zeros). */
+int32_t gam_generator_encode(gam_model *g, const gam_tensor *x, const gam_tensor *y, const gam_tensor *attrs,
+                             gam_tensor **mu, gam_tensor **logvar);
 
 /* gam_generator_sample, started on the engine's one worker thread so that the caller's thread can
  * run other engine calls meanwhile (on the CPU the two overlap). Arguments are checked before it

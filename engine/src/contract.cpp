@@ -72,6 +72,7 @@ const char *SIG_DLOSS = "d_loss(x: Tensor[N, C, H, W], z: Tensor[N, latent_dim],
 const char *SIG_GLOSS = "g_loss(z: Tensor[N, latent_dim], y: Tensor[N], attrs: Tensor[N, A]) -> Tensor[]";
 const char *SIG_FORWARD = "forward(x: Tensor[N, C, H, W] float32 in [0, 1]) -> Tensor[N, num_classes]";
 const char *SIG_EMBED = "embed(x: Tensor[N, C, H, W]) -> Tensor[N, D]";
+const char *SIG_ENCODE = "encode(x: Tensor[N, C, H, W], y: Tensor[N] int64, attrs: Tensor[N, A]) -> Tuple[Tensor[N, latent_dim], Tensor[N, latent_dim]]";
 
 void common_attrs(gam_model *g) {
   const auto &m = g->m;
@@ -111,6 +112,8 @@ void check_generator(gam_model *g) {
 
   need_method(m, p, "sample", 3, SIG_SAMPLE);
   need_method(m, p, "confidence", 3, SIG_CONF);
+  g->meta.has_encode = m.find_method("encode").has_value();
+  if (g->meta.has_encode) need_method(m, p, "encode", 3, SIG_ENCODE);
   if (kind == "vae") {
     g->meta.trainable = m.find_method("loss").has_value();
     if (g->meta.trainable) need_method(m, p, "loss", 3, SIG_LOSS);
@@ -157,6 +160,11 @@ void probe(gam_model *g) {
       at::Tensor s = gam::call_tensor(g, "sample", {z, y, at_});
       expect(s, {n, meta.image_shape[0], meta.image_shape[1], meta.image_shape[2]}, SIG_SAMPLE);
       expect(gam::call_tensor(g, "confidence", {x, y, at_}), {n}, SIG_CONF);
+      if (meta.has_encode) {
+        auto [mu, logvar] = gam::call_encode(g, x, y, at_);
+        expect(mu, {n, meta.latent_dim}, SIG_ENCODE);
+        expect(logvar, {n, meta.latent_dim}, SIG_ENCODE);
+      }
     } else {
       expect(gam::call_tensor(g, "forward", {x}), {n, meta.num_classes}, SIG_FORWARD);
       if (meta.has_embed) {

@@ -10,6 +10,16 @@ at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> 
   return r.toTensor();
 }
 
+std::pair<at::Tensor, at::Tensor> call_encode(gam_model *g, const at::Tensor &x, const at::Tensor &y, const at::Tensor &a) {
+  c10::IValue r = g->m.get_method("encode")({x, y, a});
+  if (r.isTuple()) {
+    const auto &el = r.toTupleRef().elements();
+    if (el.size() == 2 && el[0].isTensor() && el[1].isTensor()) return {el[0].toTensor(), el[1].toTensor()};
+  }
+  throw Error(GAM_ERR_CONTRACT, "model " + g->path + ": method `encode` returned " + r.tagKind() +
+                                    ", expected a tuple of two tensors (mu, logvar)");
+}
+
 int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what) {
   const auto &s = g->meta.image_shape;
   if (x.dim() != 4 || x.size(1) != s[0] || x.size(2) != s[1] || x.size(3) != s[2])
@@ -96,6 +106,26 @@ GAM_EXPORT int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, c
     at::Tensor a = gam::attrs_or_zeros(g, attrs, n, xt.device());
     torch::NoGradGuard ng;
     *out = gam::wrap(gam::call_tensor(g, "confidence", {xt, yt, a}));
+  });
+}
+
+GAM_EXPORT int32_t gam_generator_encode(gam_model *g, const gam_tensor *x, const gam_tensor *y,
+                                        const gam_tensor *attrs, gam_tensor **mu, gam_tensor **logvar) {
+  return gam::guard([&] {
+    gam::need_role(g, GAM_ROLE_GENERATOR, "encode");
+    gam::need(mu, "mu");
+    gam::need(logvar, "logvar");
+    *mu = *logvar = nullptr;
+    if (!g->meta.has_encode) throw Error(GAM_ERR_CONTRACT, "model " + g->path + " has no method `encode`");
+    const at::Tensor &xt = gam::tensor_of(x, "x");
+    int64_t n = gam::check_images(g, xt, "x");
+    const at::Tensor &yt = gam::check_labels(g, y, n);
+    at::Tensor a = gam::attrs_or_zeros(g, attrs, n, xt.device());
+    torch::NoGradGuard ng;
+    auto [m, lv] = gam::call_encode(g, xt, yt, a);
+    std::unique_ptr<gam_tensor> mt(gam::wrap(m));
+    *logvar = gam::wrap(lv);
+    *mu = mt.release();
   });
 }
 

@@ -21,6 +21,8 @@ int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);
 // Checks labels [n] int64 in [0, num_classes) and returns the tensor. The range check uses the
 // handle's host-known bound when it has one; otherwise it reads min and max back (one sync on a GPU).
 const at::Tensor &check_labels(const gam_model *g, const gam_tensor *y, int64_t n);
+// The generator's encode(x, y, attrs) -> (mu, logvar); throws a contract error on another return type.
+std::pair<at::Tensor, at::Tensor> call_encode(gam_model *g, const at::Tensor &x, const at::Tensor &y, const at::Tensor &a);
 // z [N, latent_dim] float32, returned.
 at::Tensor check_z(const gam_model *g, const gam_tensor *z);
 // Throws unless g is a model of role (GAM_ROLE_*); op names the call in the message.

@@ -1,0 +1,118 @@
+package generate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+)
+
+// Where z comes from (Config.Latent).
+const (
+	// LatentPrior draws z ~ N(0, temperature^2 I): what the generator was trained to decode.
+	LatentPrior = "prior"
+	// LatentReal draws z near real images of the target's class: z = mu_i + u (mu_j - mu_i) +
+	// temperature * sigma_i * eps, where mu and sigma are the generator's posterior (its encode)
+	// of two real training images i and j of the class and u ~ U(0, 1). A weak decoder's prior
+	// samples drift to blurry class means; between real latents it stays near real images (the
+	// idea of DeepSMOTE's latent interpolation). Needs a generator with encode.
+	LatentReal = "real"
+)
+
+// Latents holds, per class, the posterior of real training images: means and standard
+// deviations, row-major [n, dim].
+type Latents struct {
+	Dim   int
+	Mu    [][]float32
+	Sigma [][]float32
+}
+
+// EncodeReal encodes up to perClass real images of every class of ds with g's encode (the first
+// ones of each class, in dataset order, so the pool is deterministic).
+func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int) (*Latents, error) {
+	if !g.Meta.HasEncode {
+		return nil, fmt.Errorf("generate.latent = %q needs a generator with encode(x, y, attrs) -> (mu, logvar); %s has none (use latent = %q)",
+			LatentReal, g.Path, LatentPrior)
+	}
+	k, dim := g.Meta.NumClasses, g.Meta.LatentDim
+	l := &Latents{Dim: dim, Mu: make([][]float32, k), Sigma: make([][]float32, k)}
+	byClass := make([][]int, k)
+	for i, y := range ds.Labels {
+		if int(y) < k && len(byClass[y]) < perClass {
+			byClass[y] = append(byClass[y], i)
+		}
+	}
+	sz := ds.ImageSize()
+	const chunk = 256
+	for cls, idx := range byClass {
+		for s := 0; s < len(idx); s += chunk {
+			part := idx[s:min(s+chunk, len(idx))]
+			n := int64(len(part))
+			px := make([]float32, len(part)*sz)
+			ys := make([]int64, len(part))
+			for j, i := range part {
+				copy(px[j*sz:], ds.Image(i))
+				ys[j] = int64(cls)
+			}
+			mu, lv, err := encodeChunk(e, g, px, ys, n, ds)
+			if err != nil {
+				return nil, fmt.Errorf("encoding real images of class %d: %w", cls, err)
+			}
+			for j := range lv {
+				lv[j] = float32(math.Exp(0.5 * float64(lv[j])))
+			}
+			l.Mu[cls] = append(l.Mu[cls], mu...)
+			l.Sigma[cls] = append(l.Sigma[cls], lv...)
+		}
+	}
+	return l, nil
+}
+
+func encodeChunk(e *bindings.Engine, g *bindings.Model, px []float32, ys []int64, n int64, ds *data.Dataset) (mu, lv []float32, err error) {
+	x, err := e.FromF32(px, n, int64(ds.C), int64(ds.H), int64(ds.W))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer x.Close()
+	y, err := e.FromI64(ys, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer y.Close()
+	m, v, err := g.Encode(x, y, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bindings.CloseAll(m, v)
+	if mu, err = m.F32(); err != nil {
+		return nil, nil, err
+	}
+	lv, err = v.F32()
+	return mu, lv, err
+}
+
+// Count is the number of real latents of class cls.
+func (l *Latents) Count(cls int) int {
+	if l == nil || cls < 0 || cls >= len(l.Mu) || l.Dim == 0 {
+		return 0
+	}
+	return len(l.Mu[cls]) / l.Dim
+}
+
+// Draw returns n latents [n, Dim] for class cls from rng (see LatentReal).
+func (l *Latents) Draw(rng *rand.Rand, cls, n int, temperature float32) []float32 {
+	d, m := l.Dim, l.Count(cls)
+	mu, sg := l.Mu[cls], l.Sigma[cls]
+	z := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		i, j := rng.IntN(m), rng.IntN(m)
+		u := rng.Float32()
+		for c := 0; c < d; c++ {
+			a, b := mu[i*d+c], mu[j*d+c]
+			z[r*d+c] = a + u*(b-a) + temperature*sg[i*d+c]*float32(rng.NormFloat64())
+		}
+	}
+	return z
+}
