@@ -32,6 +32,9 @@ func TestBadJobsAreRefusedBeforeWriting(t *testing.T) {
 		{"unknown data source", "[data]\nsource = \"cifar\"\n", []string{"data.source"}},
 		{"unknown screen condition", "[screen_training]\nconditions = [\"fog\"]\n", []string{"screen_training.conditions", "fog"}},
 		{"unknown gen_mix", "[target_training]\ngen_mix = \"blend\"\n", []string{"target_training.gen_mix"}},
+		{"unknown latent source", "[generate]\nlatent = \"posterior\"\n", []string{"generate.latent"}},
+		{"real latents from a generator without encode", "[models]\ngenerator = \"zoo:cgan\"\n[generate]\nlatent = \"real\"\n",
+			[]string{"generate.latent", "zoo:cgan", "encode"}},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
