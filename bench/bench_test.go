@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gam-native/gam-native/bindings"
@@ -184,5 +185,70 @@ func TestRawThresholdsMatchCalibratedPercentile(t *testing.T) {
 		if raw[1] != -1 {
 			t.Errorf("class without real scores: raw threshold %v, want -1 (all pass)", raw[1])
 		}
+	}
+}
+
+// Rounds pool: every round's runs in one Stats, the largest memory peak, the median of the
+// rounds' derived values; the peer's rounds pooled the same way.
+func TestPoolRounds(t *testing.T) {
+	r1 := []Figure{{Name: "pipeline", Batch: 64, Stats: Summarize([]float64{100, 110}), PeakRSS: 5, Efficiency: 0.8,
+		Extra: map[string]float64{"acceptance": 0.1}}, {Name: "sample", Batch: 64, Stats: Summarize([]float64{7})}}
+	r2 := []Figure{{Name: "sample", Batch: 64, Stats: Summarize([]float64{9})}, {Name: "pipeline", Batch: 64,
+		Stats: Summarize([]float64{60, 70}), PeakRSS: 9, Efficiency: 0.6, Extra: map[string]float64{"acceptance": 0.3}}}
+	r3 := []Figure{{Name: "pipeline", Batch: 64, Stats: Summarize([]float64{90}), PeakRSS: 7, Efficiency: 1.0,
+		Extra: map[string]float64{"acceptance": 0.2}}}
+	got := poolRounds([][]Figure{r1, r2, r3})
+	if len(got) != 2 || got[0].Name != "pipeline" || got[1].Name != "sample" {
+		t.Fatalf("figures %+v: want pipeline then sample, in first-seen order", got)
+	}
+	p := got[0]
+	if len(p.Runs) != 5 || p.Min != 60 || p.Max != 110 || p.Median != 90 || p.PeakRSS != 9 {
+		t.Fatalf("pooled pipeline %+v", p)
+	}
+	if p.Efficiency != 0.8 || math.Abs(p.Extra["acceptance"]-0.2) > 1e-12 {
+		t.Fatalf("derived values: efficiency %v acceptance %v, want the rounds' medians 0.8 and 0.2", p.Efficiency, p.Extra["acceptance"])
+	}
+	if s := got[1]; len(s.Runs) != 2 || s.Median != 8 {
+		t.Fatalf("pooled sample %+v", s)
+	}
+	peer := poolPeers([]*PeerResult{
+		{TorchVersion: "1.13", Figures: []PeerFigure{{Name: "pipeline", Batch: 64, Stats: Summarize([]float64{50})}}},
+		{TorchVersion: "1.13", Figures: []PeerFigure{{Name: "pipeline", Batch: 64, Stats: Summarize([]float64{30, 40})}}},
+	})
+	if len(peer.Figures) != 1 || peer.Figures[0].Median != 40 || len(peer.Figures[0].Runs) != 3 || peer.TorchVersion != "1.13" {
+		t.Fatalf("pooled peer %+v", peer)
+	}
+}
+
+// --rounds passes through the benchmarks and the peer and pools their runs per figure.
+func TestRoundsPoolEveryPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine")
+	}
+	e := testEngine(t)
+	progress.Quiet = true
+	peer := exists("/usr/bin/python3")
+	o := Options{Quick: true, Names: []string{"sample", "ceiling", "pipeline"}, Batches: []int{4}, Repeat: 2, Rounds: 2,
+		Warmup: 1, Accepted: 10, Peer: peer, ModelsDir: t.TempDir(), Data: "/nonexistent"}
+	res, err := Run(context.Background(), e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sample", "pipeline"} {
+		f := res.Find(name, 4)
+		if f == nil || len(f.Runs) != 4 {
+			t.Fatalf("%s@4: %+v, want the 2 runs of each of 2 rounds", name, f)
+		}
+		if peer && (f.Peer == nil || len(f.Peer.Runs) != 4) {
+			t.Fatalf("%s@4 peer: %+v (peer error %s), want 4 pooled runs", name, f.Peer, res.PeerErr)
+		}
+	}
+	if n := len(res.Figures); n != len(poolRounds([][]Figure{res.Figures})) {
+		t.Fatalf("figures repeated after pooling")
+	}
+	var out strings.Builder
+	res.Print(&out)
+	if res.Options.Rounds != 2 || !strings.Contains(out.String(), "2 rounds") {
+		t.Fatalf("rounds not recorded: %+v\n%s", res.Options, out.String())
 	}
 }

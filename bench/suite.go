@@ -34,6 +34,10 @@ type Options struct {
 	Names      []string // empty: all of Names
 	Batches    []int
 	Repeat     int
+	// Rounds runs the chosen benchmarks (and the peer) this many times in turn and pools each
+	// figure's runs, so that its spread covers the load changes of the whole session, not only of
+	// a few back-to-back seconds (0: 3, --quick 1). The leak soak and the kernel check run once.
+	Rounds     int
 	Warmup     int
 	MinTime    time.Duration // per repeated run of a stage
 	Quick      bool
@@ -58,11 +62,18 @@ func (o *Options) Defaults() {
 		}
 	}
 	if o.Repeat == 0 {
-		o.Repeat = 5
+		o.Repeat = 3
 		if o.Quick {
 			o.Repeat = 2
 		}
 	}
+	if o.Rounds == 0 {
+		o.Rounds = 3
+		if o.Quick {
+			o.Rounds = 1
+		}
+	}
+	o.Rounds = max(o.Rounds, 1)
 	if o.Warmup == 0 {
 		o.Warmup = 2
 		if o.Quick {
@@ -179,6 +190,7 @@ type ResultOptions struct {
 	Names    []string `json:"names"`
 	Batches  []int    `json:"batches"`
 	Repeat   int      `json:"repeat"`
+	Rounds   int      `json:"rounds,omitempty"`
 	Warmup   int      `json:"warmup"`
 	MinTimeS float64  `json:"min_time_s"`
 	Quick    bool     `json:"quick"`
@@ -215,7 +227,7 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 		}
 	}
 	res := &Result{Version: ResultVersion, Started: time.Now().UTC(), Command: strings.Join(os.Args, " "),
-		Options: ResultOptions{Names: names, Batches: o.Batches, Repeat: o.Repeat, Warmup: o.Warmup,
+		Options: ResultOptions{Names: names, Batches: o.Batches, Repeat: o.Repeat, Rounds: o.Rounds, Warmup: o.Warmup,
 			MinTimeS: o.MinTime.Seconds(), Quick: o.Quick, Accepted: o.Accepted},
 		Skipped: map[string]string{}}
 	res.Host = hostInfo()
@@ -233,39 +245,55 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	for _, n := range names {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	var rounds [][]Figure
+	var peers []*PeerResult
+	for round := 0; round < o.Rounds; round++ {
+		res.Figures = nil
+		if o.Rounds > 1 {
+			o.Logf("bench: round %d of %d", round+1, o.Rounds)
 		}
-		o.Logf("bench: %s", n)
-		var err error
-		switch n {
-		case "sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats":
-			err = s.stage(n)
-		case "train_vae_step", "train_gan_step", "train_classifier_step":
-			err = s.trainStep(n)
-		case "ceiling":
-			err = s.ceiling()
-		case "pipeline":
-			err = s.pipeline(ctx)
-		case "leak":
-			err = s.leak()
-		case "kernels":
-			err = s.kernels()
+		for _, n := range names {
+			if round > 0 && (n == "leak" || n == "kernels") {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			o.Logf("bench: %s", n)
+			var err error
+			switch n {
+			case "sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats":
+				err = s.stage(n)
+			case "train_vae_step", "train_gan_step", "train_classifier_step":
+				err = s.trainStep(n)
+			case "ceiling":
+				err = s.ceiling()
+			case "pipeline":
+				err = s.pipeline(ctx)
+			case "leak":
+				err = s.leak()
+			case "kernels":
+				err = s.kernels()
+			}
+			if err != nil {
+				return res, fmt.Errorf("bench %s: %w", n, err)
+			}
 		}
-		if err != nil {
-			return res, fmt.Errorf("bench %s: %w", n, err)
+		rounds = append(rounds, res.Figures)
+		if o.Peer && needModels && res.PeerErr == "" {
+			pr, err := s.runPeer(ctx)
+			if err != nil {
+				res.PeerErr = err.Error()
+				o.Logf("bench: peer failed: %v", err)
+			} else {
+				peers = append(peers, pr)
+			}
 		}
 	}
-	if o.Peer && needModels {
-		pr, err := s.runPeer(ctx)
-		if err != nil {
-			res.PeerErr = err.Error()
-			o.Logf("bench: peer failed: %v", err)
-		} else {
-			res.Peer = pr
-			mergePeer(res, pr)
-		}
+	res.Figures = poolRounds(rounds)
+	if len(peers) > 0 {
+		res.Peer = poolPeers(peers)
+		mergePeer(res, res.Peer)
 	}
 	res.Summary = summarize(res)
 	res.Seconds = time.Since(res.Started).Seconds()
@@ -288,6 +316,58 @@ func hostInfo() Host {
 		fmt.Sscan(string(b), &h.LoadAvg1)
 	}
 	return h
+}
+
+// poolRounds merges the figures of several rounds: per name@batch (in first-seen order) the runs
+// of every round pooled into one Stats, memory peaks the largest, and the derived values
+// (efficiency, acceptance, attempts/s, ...) the median of the rounds' values, each of which was
+// taken against its own round's ceiling.
+func poolRounds(rounds [][]Figure) []Figure {
+	if len(rounds) == 1 {
+		return rounds[0]
+	}
+	var out []Figure
+	at := map[string]int{}
+	effs := map[string][]float64{}
+	extras := map[string]map[string][]float64{}
+	for _, figs := range rounds {
+		for _, f := range figs {
+			k := f.Key()
+			i, seen := at[k]
+			if !seen {
+				i = len(out)
+				at[k] = i
+				g := f
+				g.Runs = nil
+				out = append(out, g)
+				extras[k] = map[string][]float64{}
+			}
+			g := &out[i]
+			g.Runs = append(g.Runs, f.Runs...)
+			g.PeakRSS, g.GPUPeak, g.NVMLUsed = max(g.PeakRSS, f.PeakRSS), max(g.GPUPeak, f.GPUPeak), max(g.NVMLUsed, f.NVMLUsed)
+			if f.Efficiency > 0 {
+				effs[k] = append(effs[k], f.Efficiency)
+			}
+			for name, v := range f.Extra {
+				extras[k][name] = append(extras[k][name], v)
+			}
+		}
+	}
+	for i := range out {
+		g := &out[i]
+		k := g.Key()
+		g.Stats = Summarize(g.Runs)
+		if e := effs[k]; len(e) > 0 {
+			g.Efficiency = Summarize(e).Median
+		}
+		if len(extras[k]) > 0 {
+			g.Extra = map[string]float64{}
+			for name, vs := range extras[k] {
+				g.Extra[name] = Summarize(vs).Median
+			}
+		}
+	}
+	return out
 }
 
 // summarize picks the pipeline's best batch and states the issue's two targets.

@@ -70,7 +70,12 @@ func (r *Result) Print(w io.Writer) {
 	if r.Models.Generator != "" {
 		fmt.Fprintf(w, "models: %s + %s (%s)\n", r.Models.Generator, r.Models.Screen, r.Models.Note)
 	}
-	fmt.Fprintf(w, "median of %d runs after %d warm-up, each run >= %.2f s; spread = half the min..max range\n\n", r.Options.Repeat, r.Options.Warmup, r.Options.MinTimeS)
+	if r.Options.Rounds > 1 {
+		fmt.Fprintf(w, "median of %d runs (%d rounds through the benchmarks, %d runs each after %d warm-up), each run >= %.2f s; spread = half the min..max range\n\n",
+			r.Options.Rounds*r.Options.Repeat, r.Options.Rounds, r.Options.Repeat, r.Options.Warmup, r.Options.MinTimeS)
+	} else {
+		fmt.Fprintf(w, "median of %d runs after %d warm-up, each run >= %.2f s; spread = half the min..max range\n\n", r.Options.Repeat, r.Options.Warmup, r.Options.MinTimeS)
+	}
 	fmt.Fprint(w, r.Table())
 	if len(r.Pipeline) > 0 {
 		fmt.Fprintln(w, "\npipeline busy seconds per stage (mean per run; sample and score run on the engine thread, sink in Go):")

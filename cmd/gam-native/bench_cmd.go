@@ -29,8 +29,9 @@ func init() {
 		Usage:     "measure throughput and memory of each stage, the pipeline, its ceiling and a PyTorch peer",
 		ArgsUsage: "[NAMES...]",
 		Description: "Runs the named benchmarks (all by default: " + strings.Join(bench.Names, ", ") + ")\n" +
-			"and prints a table: for each figure the median over repeated runs after warm-up, its spread\n" +
-			"(half the min..max range), peak resident memory (and on a GPU the allocator's peak and NVML's\n" +
+			"and prints a table: for each figure the median over repeated runs after warm-up, pooled over\n" +
+			"--rounds passes through the benchmarks (so that a busy minute shows in the spread instead of\n" +
+			"moving the median unseen), its spread (half the min..max range), peak resident memory (and on a GPU the allocator's peak and NVML's\n" +
 			"view), and with --peer the same figure measured by bench/peer.py (hand-written PyTorch eager on\n" +
 			"the same TorchScript files) and the ratio gam-native / peer. `pipeline` is accepted images/s\n" +
 			"through the generation pipeline with a counting sink (the peer's work); `pipeline_dirsink` is\n" +
@@ -46,7 +47,9 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "engine", Usage: "path of the engine library", EnvVars: []string{"GAM_ENGINE"}},
 			&cli.StringFlag{Name: "batch", Usage: "comma-separated batch sizes (default 64,256,1024; --quick 8,32)"},
-			&cli.IntFlag{Name: "repeat", Usage: "timed runs per figure after warm-up (default 5; --quick 2)"},
+			&cli.IntFlag{Name: "repeat", Usage: "timed runs per figure and round after warm-up (default 3; --quick 2)"},
+			&cli.IntFlag{Name: "rounds", Usage: "passes through the chosen benchmarks (and the peer), taken in turn; each figure pools\n" +
+				"\tthe runs of every pass, so its spread covers the load changes of the whole session (default 3; --quick 1)"},
 			&cli.IntFlag{Name: "warmup", Usage: "warm-up runs per figure (default 2; --quick 1)"},
 			&cli.DurationFlag{Name: "min-time", Usage: "least duration of one timed run of a stage (default 400ms)"},
 			&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `OUT`"},
@@ -75,7 +78,7 @@ func runBench(c *cli.Context) error {
 			return fmt.Errorf("flag %q after a benchmark name: put flags before the names", n)
 		}
 	}
-	o := bench.Options{Names: names, Repeat: c.Int("repeat"), Warmup: c.Int("warmup"), MinTime: c.Duration("min-time"),
+	o := bench.Options{Names: names, Repeat: c.Int("repeat"), Rounds: c.Int("rounds"), Warmup: c.Int("warmup"), MinTime: c.Duration("min-time"),
 		Quick: c.Bool("quick"), Peer: c.Bool("peer"), Python: c.String("python"), PeerScript: c.String("peer-script"),
 		Zoo: c.String("zoo"), ModelsDir: c.String("models-dir"), Data: c.String("data"), Accepted: c.Int("accepted"),
 		LeakCycles: c.Int("leak-cycles"), Device: c.String("device")}
