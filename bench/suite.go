@@ -31,9 +31,9 @@ var Hidden = []string{"kernels"}
 
 // Options choose what runs and how long.
 type Options struct {
-	Names      []string // empty: all of Names
-	Batches    []int
-	Repeat     int
+	Names   []string // empty: all of Names
+	Batches []int
+	Repeat  int
 	// Rounds runs the chosen benchmarks (and the peer) this many times in turn and pools each
 	// figure's runs, so that its spread covers the load changes of the whole session, not only of
 	// a few back-to-back seconds (0: 3, --quick 1). The leak soak and the kernel check run once.
