@@ -18,12 +18,7 @@ type Calibration struct {
 // Calibrate scores up to perClass real images of each class of ds with g's confidence.
 func Calibrate(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int) (*Calibration, error) {
 	k := g.Meta.NumClasses
-	byClass := make([][]int, k)
-	for i, y := range ds.Labels {
-		if int(y) < k && len(byClass[y]) < perClass {
-			byClass[y] = append(byClass[y], i)
-		}
-	}
+	byClass := firstPerClass(ds, k, perClass)
 	c := &Calibration{PerClass: make([][]float32, k)}
 	sz := ds.ImageSize()
 	for cls, idx := range byClass {
@@ -44,6 +39,17 @@ func Calibrate(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass
 		c.PerClass[cls] = scores
 	}
 	return c, nil
+}
+
+// firstPerClass lists the indices of the first perClass images of each of k classes, in dataset order.
+func firstPerClass(ds *data.Dataset, k, perClass int) [][]int {
+	byClass := make([][]int, k)
+	for i, y := range ds.Labels {
+		if int(y) < k && len(byClass[y]) < perClass {
+			byClass[y] = append(byClass[y], i)
+		}
+	}
+	return byClass
 }
 
 func confidenceOf(e *bindings.Engine, g *bindings.Model, px []float32, ys []int64, ds *data.Dataset) ([]float32, error) {

@@ -38,12 +38,7 @@ func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClas
 	}
 	k, dim := g.Meta.NumClasses, g.Meta.LatentDim
 	l := &Latents{Dim: dim, Mu: make([][]float32, k), Sigma: make([][]float32, k)}
-	byClass := make([][]int, k)
-	for i, y := range ds.Labels {
-		if int(y) < k && len(byClass[y]) < perClass {
-			byClass[y] = append(byClass[y], i)
-		}
-	}
+	byClass := firstPerClass(ds, k, perClass)
 	sz := ds.ImageSize()
 	const chunk = 256
 	for cls, idx := range byClass {
