@@ -51,11 +51,11 @@ step "kernels: CUDA vs CPU path on random inputs"
 timeout 60 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --json "$OUT/kernels.json" kernels
 
 step "bench on the GPU with the PyTorch peer"
-# Modest repeats: the whole script must fit in 8 minutes. The leak soak is shortened to 2,000
+# Modest repeats (2 rounds of 2 runs: 4 per figure, ~1.5x the old 3 runs): the whole script must fit in 8 minutes. The leak soak is shortened to 2,000
 # cycles here (10,000 on the development machine).
 rc=0
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
-  --peer --python "$(command -v "$PY")" --batch 64,256,1024 --repeat 3 --warmup 1 --min-time 200ms \
+  --peer --python "$(command -v "$PY")" --batch 64,256,1024 --rounds 2 --repeat 2 --warmup 1 --min-time 200ms \
   --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
 sleep 1  # let tee write the log
 # A crash in native code (Go exits 2 and prints SIGSEGV/SIGABRT): one short run under cuda-gdb for
