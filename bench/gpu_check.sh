@@ -51,8 +51,9 @@ step "kernels: CUDA vs CPU path on random inputs"
 timeout 60 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --json "$OUT/kernels.json" kernels
 
 step "bench on the GPU with the PyTorch peer"
-# Modest repeats (2 rounds of 2 runs: 4 per figure, ~1.5x the old 3 runs): the whole script must fit in 8 minutes. The leak soak is shortened to 2,000
-# cycles here (10,000 on the development machine).
+# Modest repeats (2 rounds of 2 runs: 4 per figure, about 1.5x the time of the 3 runs of run 5,
+# whose bench step took ~90 s): the whole script must fit in 8 minutes. The leak soak is shortened
+# to 1,000 cycles here (10,000 on the development machine).
 rc=0
 timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --rounds 2 --repeat 2 --warmup 1 --min-time 200ms \
