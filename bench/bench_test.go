@@ -57,7 +57,7 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"sample", "confidence", "screen_forward", "fused_screen", "image_stats", "train_vae_step",
-		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_dirsink"}
+		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_dirsink", "stage_sample_alone", "stage_score_alone"}
 	for _, c := range bindings.Conditions {
 		want = append(want, "conditions/"+c.String())
 	}
@@ -76,6 +76,9 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 			}
 			if (name == "pipeline" || name == "pipeline_dirsink") && !(f.Efficiency > 0) {
 				t.Errorf("%s: efficiency %v", f.Key(), f.Efficiency)
+			}
+			if name == "pipeline" && !(f.Extra["vs_slowest_stage"] > 0) {
+				t.Errorf("%s: no ratio to its slowest stage alone (%v)", f.Key(), f.Extra)
 			}
 			if peer && (name == "sample" || name == "pipeline") && (f.Peer == nil || !(f.Ratio > 0)) {
 				t.Errorf("%s: no peer ratio (peer error: %s)", f.Key(), back.PeerErr)

@@ -205,6 +205,11 @@ func (s *suite) pipeline(ctx context.Context) error {
 				f.Note = "batch chosen by the memory budget"
 			}
 			s.res.Pipeline[f.Key()] = stages
+			if variant == "pipeline" {
+				if err := s.stagesAlone(n); err != nil {
+					return err
+				}
+			}
 			if variant == "pipeline_dirsink" {
 				med := f.Median
 				sa, err := s.sinkAlone(ctx, n)
@@ -236,13 +241,8 @@ func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed ui
 // sync runs sample on the engine thread (Config.SyncSample), for the overlap's before/after.
 func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup, sync bool, sink generate.Sink) (*generate.Result, error) {
 	g := s.gen
-	cfg := generate.DefaultConfig()
-	cfg.BatchSize = n
-	cfg.ProbThreshold, cfg.ConfThreshold = s.probThr, s.confThr
-	cfg.SyncSample = sync
-	ts := targets(g.Meta.NumClasses, s.o.Accepted)
-	m := generate.Models{Generator: g, GeneratorName: "bench", Screen: s.screen}
-	o := generate.Options{Config: cfg, Seed: seed, Calibration: s.cal}
+	m, ts, o := s.pipelineSetup(n, seed, sync)
+	cfg := o.Config
 	if dedup {
 		refs := s.ds
 		if refs == nil {
@@ -255,6 +255,41 @@ func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup, sync
 		}
 	}
 	return generate.Run(ctx, s.e, m, ts, o, sink)
+}
+
+// pipelineSetup is what every pipeline figure runs: the bench's models, targets and options at batch n.
+func (s *suite) pipelineSetup(n int, seed uint64, sync bool) (generate.Models, []plan.Target, generate.Options) {
+	cfg := generate.DefaultConfig()
+	cfg.BatchSize = n
+	cfg.ProbThreshold, cfg.ConfThreshold = s.probThr, s.confThr
+	cfg.SyncSample = sync
+	ts := targets(s.gen.Meta.NumClasses, s.o.Accepted)
+	m := generate.Models{Generator: s.gen, GeneratorName: "bench", Screen: s.screen}
+	return m, ts, generate.Options{Config: cfg, Seed: seed, Calibration: s.cal}
+}
+
+// stagesAlone measures the counting-sink pipeline's two engine stages alone at batch n
+// (generate.StageAlone: the same sample and score code, back to back, no overlap) and records
+// on the pipeline@n figure its attempts/s over the slower of the two (issue 5's measure).
+func (s *suite) stagesAlone(n int) error {
+	m, ts, o := s.pipelineSetup(n, 77, false)
+	perTarget := max(1, 2048/(n*len(ts)))
+	var sam, sco []float64
+	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
+		a, b, err := generate.StageAlone(s.e, m, ts, o, n, perTarget)
+		if err != nil {
+			return err
+		}
+		if r >= 0 {
+			sam, sco = append(sam, a), append(sco, b)
+		}
+	}
+	slowest := min(s.finish("stage_sample_alone", n, "images/s", Summarize(sam)).Median,
+		s.finish("stage_score_alone", n, "images/s", Summarize(sco)).Median)
+	if f := s.res.Find("pipeline", n); f != nil && slowest > 0 {
+		f.Extra["vs_slowest_stage"] = f.Extra["attempts_per_s"] / slowest
+	}
+	return nil
 }
 
 // dirSink opens the product's sink (PNG files + manifest) in a temporary folder; done closes it

@@ -93,6 +93,13 @@ func (r *Result) Print(w io.Writer) {
 				fmt.Fprintf(w, "  pipeline@%d: %.1f accepted/s with sample on the worker thread, %.1f with it on the engine thread: %.2fx\n",
 					f.Batch, f.Median, sf.Median, f.Median/sf.Median)
 			}
+			if v, ok := f.Extra["vs_slowest_stage"]; ok {
+				sa, sc := r.Find("stage_sample_alone", f.Batch), r.Find("stage_score_alone", f.Batch)
+				if sa != nil && sc != nil {
+					fmt.Fprintf(w, "  pipeline@%d: %.0f attempts/s = %.2f x its slowest stage run alone (sample %.0f, score %.0f images/s; issue 5 asks >= 0.8)\n",
+						f.Batch, f.Extra["attempts_per_s"], v, sa.Median, sc.Median)
+				}
+			}
 			if v, ok := f.Extra["vs_sink_alone"]; ok {
 				fmt.Fprintf(w, "  %s@%d: %.1f accepted/s = %.2f x the DirSink stage run alone (sink_alone@%d)\n", f.Name, f.Batch, f.Median, v, f.Batch)
 			}

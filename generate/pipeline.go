@@ -608,3 +608,38 @@ func margins(target *bindings.Model, x *bindings.Tensor, class int) ([]float32, 
 	}
 	return out, nil
 }
+
+// StageAlone times the pipeline's sample stage and then its score stage, each alone on the
+// engine, with the same code as Run: perTarget batches of n images for every target are sampled
+// back to back (that rate is the sample stage's), then the same batches are scored back to back
+// (the score stage's). No queues, no overlap, no sink. For issue 5's measure: the pipeline's rate
+// against its slowest stage run alone.
+func StageAlone(e *bindings.Engine, m Models, targets []plan.Target, o Options, n, perTarget int) (sample, score float64, err error) {
+	cfg := o.Config
+	var bs []*batch
+	defer func() {
+		for _, b := range bs {
+			b.close()
+		}
+	}()
+	t0 := time.Now()
+	for ti := range targets {
+		for seq := 0; seq < perTarget; seq++ {
+			b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
+			bs = append(bs, b)
+			if b.err != nil {
+				return 0, 0, b.err
+			}
+		}
+	}
+	images := float64(n * len(bs))
+	sample = images / time.Since(t0).Seconds()
+	t0 = time.Now()
+	for _, b := range bs {
+		if err := scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, o.Dedup != nil, b); err != nil {
+			return 0, 0, err
+		}
+	}
+	score = images / time.Since(t0).Seconds()
+	return sample, score, nil
+}
