@@ -85,6 +85,9 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 			}
 		}
 	}
+	if !(back.Summary.VsSlowestStage > 0) {
+		t.Errorf("summary has no ratio to the slowest stage: %+v", back.Summary)
+	}
 	if back.Find("ceiling_forward", res.Summary.CeilingBatch) == nil {
 		t.Error("ceiling_forward missing")
 	}

@@ -137,6 +137,9 @@ func (r *Result) Print(w io.Writer) {
 		if s.MeetsPeerTarget != nil {
 			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))
 		}
+		if s.VsSlowestStage > 0 {
+			fmt.Fprintf(w, "vs its slowest stage run alone (batch %d): %.2f (issue 5's target 0.8: %s)\n", s.PipelineBatch, s.VsSlowestStage, yesNo(s.VsSlowestStage >= 0.8))
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
