@@ -107,13 +107,19 @@ func (e *Engine) Condition(x *Tensor, cond Condition, severity *Tensor, seed uin
 	})
 }
 
-// ConditionNamed is Condition with the condition given by its attr name.
-func (e *Engine) ConditionNamed(x *Tensor, name string, severity *Tensor, seed uint64) (*Tensor, error) {
+// ConditionNamed is Condition with the condition given by its attr name and the severities, one
+// per image of x, as a Go slice (uploaded to x's device for the call).
+func (e *Engine) ConditionNamed(x *Tensor, name string, sev []float32, seed uint64) (*Tensor, error) {
 	c, err := ParseCondition(name)
 	if err != nil {
 		return nil, err
 	}
-	return e.Condition(x, c, severity, seed)
+	st, err := e.FromF32(sev, int64(len(sev)))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return e.Condition(x, c, st, seed)
 }
 
 // ImageStats measures images x [N,C,H,W]: [N,4] float32 with the Stat* columns.

@@ -446,12 +446,7 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 		}
 	}
 	if t.Condition != "" && col < 0 && !b.condAfter {
-		st, err := e.FromF32(b.sev, int64(n))
-		if err != nil {
-			return fail(err)
-		}
-		nx, err := e.ConditionNamed(b.x, t.Condition, st, b.seed)
-		st.Close()
+		nx, err := e.ConditionNamed(b.x, t.Condition, b.sev, b.seed)
 		if err != nil {
 			return fail(err)
 		}
@@ -532,12 +527,7 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 		for j, row := range keepRows {
 			sev[j] = b.sev[row]
 		}
-		st, err := e.FromF32(sev, int64(len(sev)))
-		if err != nil {
-			return err
-		}
-		nx, err := e.ConditionNamed(xa, b.cond, st, b.seed)
-		st.Close()
+		nx, err := e.ConditionNamed(xa, b.cond, sev, b.seed)
 		if err != nil {
 			return err
 		}

@@ -92,12 +92,7 @@ func EngineConditions(e *bindings.Engine) data.ConditionFunc {
 			return nil, err
 		}
 		defer x.Close()
-		st, err := e.FromF32(sev, int64(n))
-		if err != nil {
-			return nil, err
-		}
-		defer st.Close()
-		y, err := e.ConditionNamed(x, cond, st, seed)
+		y, err := e.ConditionNamed(x, cond, sev, seed)
 		if err != nil {
 			return nil, err
 		}

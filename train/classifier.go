@@ -210,7 +210,7 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 		if !any {
 			continue
 		}
-		nx, err := ApplyCondition(e, x, name, sev, rng.Uint64())
+		nx, err := e.ConditionNamed(x, name, sev, rng.Uint64())
 		if err != nil {
 			return 0, err
 		}

@@ -130,7 +130,7 @@ func generatorStep(e *bindings.Engine, g *bindings.Model, tr *bindings.Trainer, 
 			if !any {
 				continue
 			}
-			nx, err := ApplyCondition(e, x, name, sev, seed+uint64(j)*7919)
+			nx, err := e.ConditionNamed(x, name, sev, seed+uint64(j)*7919)
 			if err != nil {
 				return 0, err
 			}
@@ -152,14 +152,4 @@ func generatorStep(e *bindings.Engine, g *bindings.Model, tr *bindings.Trainer, 
 		return d, err
 	}
 	return tr.StepVAE(x, y, attrs)
-}
-
-// ApplyCondition applies the named native condition to x with per-image severities sev.
-func ApplyCondition(e *bindings.Engine, x *bindings.Tensor, name string, sev []float32, seed uint64) (*bindings.Tensor, error) {
-	st, err := e.FromF32(sev, int64(len(sev)))
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return e.ConditionNamed(x, name, st, seed)
 }

@@ -205,7 +205,7 @@ func TestConditionTrainingHelpsOnDegradedImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	bx, err := ApplyCondition(e, x, "blur", sev, 3)
+	bx, err := e.ConditionNamed(x, "blur", sev, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
