@@ -184,13 +184,20 @@ func (e *Engine) do(f func()) error {
 func (e *Engine) call(op string, f func() C.int32_t) error {
 	var err error
 	if derr := e.do(func() {
-		if st := f(); st != 0 {
-			err = &Error{Op: op, Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
-		}
+		err = statusError(op, f())
 	}); derr != nil {
 		return derr
 	}
 	return err
+}
+
+// statusError is nil for GAM_OK, else the error of op with the engine's last message, which is
+// per OS thread: call it on the thread that made the call.
+func statusError(op string, st C.int32_t) error {
+	if st == 0 {
+		return nil
+	}
+	return &Error{Op: op, Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
 }
 
 // Close stops the engine thread. Idempotent. Handles must be closed before.

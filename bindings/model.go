@@ -212,11 +212,7 @@ func (f *Future) Wait() (*Tensor, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var out *C.gam_tensor
-	st := C.gamdl_gam_future_wait(h, &out)
-	var err error
-	if st != 0 {
-		err = &Error{Op: "sample", Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
-	}
+	err := statusError("sample", C.gamdl_gam_future_wait(h, &out))
 	C.gamdl_gam_future_destroy(h)
 	if err != nil {
 		return nil, err

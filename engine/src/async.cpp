@@ -102,20 +102,17 @@ GAM_EXPORT int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z,
   return gam::guard([&] {
     gam::need(out, "out");
     *out = nullptr;
-    gam::need_role(g, GAM_ROLE_GENERATOR, "sample");
-    at::Tensor zt = gam::check_z(g, z);
-    at::Tensor yt = gam::check_labels(g, y, zt.size(0));
-    at::Tensor a = gam::attrs_or_zeros(g, attrs, zt.size(0), zt.device());
+    gam::SampleArgs s = gam::sample_args(g, z, y, attrs);
     auto f = std::make_unique<gam_future>();
-    auto task = [g, zt, yt, a, r = f->result] {
+    auto task = [g, s, r = f->result] {
       try {
         torch::NoGradGuard ng;
-        r->set(gam::call_tensor(g, "sample", {zt, yt, a}), nullptr);
+        r->set(gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}), nullptr);
       } catch (...) {
         r->set(at::Tensor(), std::current_exception());
       }
     };
-    if (zt.is_cuda()) {
+    if (s.z.is_cuda()) {
       task();  // the GPU overlaps on its own; keep the caller's device and stream
     } else {
       worker().post(std::move(task));

@@ -62,18 +62,26 @@ at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c1
   return t;
 }
 
-at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
+static at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
   const at::Tensor &t = tensor_of(z, "z");
   if (t.dim() != 2 || t.size(1) != g->meta.latent_dim || t.scalar_type() != torch::kFloat32)
     throw Error(GAM_ERR_INVALID, "z must be [N, " + std::to_string(g->meta.latent_dim) + "] float32");
   return t;
 }
 
-void need_role(const gam_model *g, int32_t role, const char *op) {
+static void need_role(const gam_model *g, int32_t role, const char *op) {
   need(g, "model");
   if (g->meta.role != role)
     throw Error(GAM_ERR_INVALID, std::string(op) + " needs a " + (role == GAM_ROLE_GENERATOR ? "generator" : "classifier") +
                                      ", " + g->path + " is not one");
+}
+
+SampleArgs sample_args(const gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *attrs) {
+  need_role(g, GAM_ROLE_GENERATOR, "sample");
+  at::Tensor zt = check_z(g, z);
+  at::Tensor yt = check_labels(g, y, zt.size(0));
+  at::Tensor a = attrs_or_zeros(g, attrs, zt.size(0), zt.device());
+  return {zt, yt, a};
 }
 
 }  // namespace gam
@@ -83,14 +91,11 @@ using gam::Error;
 GAM_EXPORT int32_t gam_generator_sample(gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *attrs,
                                         gam_tensor **out) {
   return gam::guard([&] {
-    gam::need_role(g, GAM_ROLE_GENERATOR, "sample");
     gam::need(out, "out");
     *out = nullptr;
-    at::Tensor zt = gam::check_z(g, z);
-    const at::Tensor &yt = gam::check_labels(g, y, zt.size(0));
-    at::Tensor a = gam::attrs_or_zeros(g, attrs, zt.size(0), zt.device());
+    gam::SampleArgs s = gam::sample_args(g, z, y, attrs);
     torch::NoGradGuard ng;
-    *out = gam::wrap(gam::call_tensor(g, "sample", {zt, yt, a}));
+    *out = gam::wrap(gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}));
   });
 }
 

@@ -23,10 +23,12 @@ int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);
 const at::Tensor &check_labels(const gam_model *g, const gam_tensor *y, int64_t n);
 // The generator's encode(x, y, attrs) -> (mu, logvar); throws a contract error on another return type.
 std::pair<at::Tensor, at::Tensor> call_encode(gam_model *g, const at::Tensor &x, const at::Tensor &y, const at::Tensor &a);
-// z [N, latent_dim] float32, returned.
-at::Tensor check_z(const gam_model *g, const gam_tensor *z);
-// Throws unless g is a model of role (GAM_ROLE_*); op names the call in the message.
-void need_role(const gam_model *g, int32_t role, const char *op);
+// The checked arguments of sample(z, y, attrs), for gam_generator_sample and its async twin: g a
+// generator, z [N, latent_dim] float32, labels [N] in range, attrs [N, A] (zeros when NULL).
+struct SampleArgs {
+  at::Tensor z, y, attrs;
+};
+SampleArgs sample_args(const gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *attrs);
 // attrs [n, A] float32, or zeros when a is NULL.
 at::Tensor attrs_or_zeros(const gam_model *g, const gam_tensor *a, int64_t n, c10::Device dev);
 
