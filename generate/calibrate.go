@@ -18,20 +18,12 @@ type Calibration struct {
 // Calibrate scores up to perClass real images of each class of ds with g's confidence.
 func Calibrate(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int) (*Calibration, error) {
 	k := g.Meta.NumClasses
-	byClass := firstPerClass(ds, k, perClass)
 	c := &Calibration{PerClass: make([][]float32, k)}
-	sz := ds.ImageSize()
-	for cls, idx := range byClass {
+	for cls, idx := range firstPerClass(ds, k, perClass) {
 		if len(idx) == 0 {
 			continue
 		}
-		px := make([]float32, len(idx)*sz)
-		ys := make([]int64, len(idx))
-		for j, i := range idx {
-			copy(px[j*sz:], ds.Image(i))
-			ys[j] = int64(cls)
-		}
-		scores, err := confidenceOf(e, g, px, ys, ds)
+		scores, err := confidenceOf(e, g, ds, idx, cls)
 		if err != nil {
 			return nil, fmt.Errorf("calibrating class %d: %w", cls, err)
 		}
@@ -52,18 +44,37 @@ func firstPerClass(ds *data.Dataset, k, perClass int) [][]int {
 	return byClass
 }
 
-func confidenceOf(e *bindings.Engine, g *bindings.Model, px []float32, ys []int64, ds *data.Dataset) ([]float32, error) {
-	n := int64(len(ys))
-	x, err := e.FromF32(px, n, int64(ds.C), int64(ds.H), int64(ds.W))
+// realBatch uploads the images of ds at idx as x [n, C, H, W] and, when cls >= 0, n labels cls as
+// y (nil otherwise); px is the same pixels on the Go side. The caller closes x and y.
+func realBatch(e *bindings.Engine, ds *data.Dataset, idx []int, cls int) (x, y *bindings.Tensor, px []float32, err error) {
+	sz := ds.ImageSize()
+	px = make([]float32, len(idx)*sz)
+	for j, i := range idx {
+		copy(px[j*sz:], ds.Image(i))
+	}
+	n := int64(len(idx))
+	if x, err = e.FromF32(px, n, int64(ds.C), int64(ds.H), int64(ds.W)); err != nil {
+		return nil, nil, nil, err
+	}
+	if cls >= 0 {
+		ys := make([]int64, n)
+		for j := range ys {
+			ys[j] = int64(cls)
+		}
+		if y, err = e.FromI64(ys, n); err != nil {
+			x.Close()
+			return nil, nil, nil, err
+		}
+	}
+	return x, y, px, nil
+}
+
+func confidenceOf(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int) ([]float32, error) {
+	x, y, _, err := realBatch(e, ds, idx, cls)
 	if err != nil {
 		return nil, err
 	}
-	defer x.Close()
-	y, err := e.FromI64(ys, n)
-	if err != nil {
-		return nil, err
-	}
-	defer y.Close()
+	defer bindings.CloseAll(x, y)
 	conf, err := g.Confidence(x, y, nil)
 	if err != nil {
 		return nil, err

@@ -27,14 +27,9 @@ func NewDedup(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, perC
 		}
 	}
 	const chunk = 512
-	sz := ds.ImageSize()
 	for lo := 0; lo < len(idx); lo += chunk {
 		part := idx[lo:min(lo+chunk, len(idx))]
-		px := make([]float32, len(part)*sz)
-		for j, i := range part {
-			copy(px[j*sz:], ds.Image(i))
-		}
-		x, err := e.FromF32(px, int64(len(part)), int64(ds.C), int64(ds.H), int64(ds.W))
+		x, _, px, err := realBatch(e, ds, part, -1)
 		if err != nil {
 			return nil, err
 		}

@@ -38,20 +38,10 @@ func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClas
 	}
 	k, dim := g.Meta.NumClasses, g.Meta.LatentDim
 	l := &Latents{Dim: dim, Mu: make([][]float32, k), Sigma: make([][]float32, k)}
-	byClass := firstPerClass(ds, k, perClass)
-	sz := ds.ImageSize()
 	const chunk = 256
-	for cls, idx := range byClass {
+	for cls, idx := range firstPerClass(ds, k, perClass) {
 		for s := 0; s < len(idx); s += chunk {
-			part := idx[s:min(s+chunk, len(idx))]
-			n := int64(len(part))
-			px := make([]float32, len(part)*sz)
-			ys := make([]int64, len(part))
-			for j, i := range part {
-				copy(px[j*sz:], ds.Image(i))
-				ys[j] = int64(cls)
-			}
-			mu, lv, err := encodeChunk(e, g, px, ys, n, ds)
+			mu, lv, err := encodeReal(e, g, ds, idx[s:min(s+chunk, len(idx))], cls)
 			if err != nil {
 				return nil, fmt.Errorf("encoding real images of class %d: %w", cls, err)
 			}
@@ -65,17 +55,12 @@ func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClas
 	return l, nil
 }
 
-func encodeChunk(e *bindings.Engine, g *bindings.Model, px []float32, ys []int64, n int64, ds *data.Dataset) (mu, lv []float32, err error) {
-	x, err := e.FromF32(px, n, int64(ds.C), int64(ds.H), int64(ds.W))
+func encodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int) (mu, lv []float32, err error) {
+	x, y, _, err := realBatch(e, ds, idx, cls)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer x.Close()
-	y, err := e.FromI64(ys, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer y.Close()
+	defer bindings.CloseAll(x, y)
 	m, v, err := g.Encode(x, y, nil)
 	if err != nil {
 		return nil, nil, err
