@@ -1,17 +1,16 @@
 package efficacy
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-	"strings"
-
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
@@ -84,7 +83,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		t0 := time.Now()
 		hist, err := train.Classifier(b.E, m, b.splits.Train, nil, train.ClassifierOptions{Epochs: b.O.ScreenEpochs,
 			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed),
-			Conditions: b.screenConditions()})
+			Conditions: loop.ScreenConditions(b.O.Scenario, b.O.Params)})
 		if err != nil {
 			return nil, err
 		}
@@ -97,15 +96,6 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		}
 	}
 	return &sh, nil
-}
-
-// screenConditions are the conditions the shared screen is trained on: the scenario's, with a
-// condition shift (as the loop does, Job.ScreenConditions), so that it can judge degraded images.
-func (b *Bench) screenConditions() []string {
-	if b.O.Scenario != data.ShiftScenario {
-		return nil
-	}
-	return b.O.Params.Conditions
 }
 
 // runUntargeted is method 6: the shared generator, the same total budget spread evenly over the
@@ -220,7 +210,7 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	// Not used (the models come trained); set so that job.toml says how they were trained.
 	j.GeneratorTraining.Epochs, j.GeneratorTraining.Balanced = o.GenEpochs, true
 	j.ScreenTraining.Epochs, j.ScreenTraining.Sampling = o.ScreenEpochs, train.SampleBalanced
-	j.ScreenTraining.Conditions = b.screenConditions()
+	j.ScreenTraining.Conditions = j.ScreenConditions()
 	j.TargetTraining = train.ClassifierOptions{Epochs: o.Epochs, BatchSize: 128, LR: 1e-3,
 		Sampling: train.SampleBalanced, GenFraction: o.GenFraction}
 	j.Loop.Rounds = o.Rounds

@@ -140,12 +140,16 @@ func lineOf(b []byte, key toml.Key) int {
 // not set: with a condition-shift scenario, its conditions, so that the screen can judge the
 // degraded images that the plan asks for (a screen trained on clean images rejects nearly all
 // of them on label); none otherwise.
-func (j *Job) ScreenConditions() []string {
-	if !strings.Contains(j.Data.Scenario, data.ShiftScenario) {
+func (j *Job) ScreenConditions() []string { return ScreenConditions(j.Data.Scenario, j.Data.Params) }
+
+// ScreenConditions is Job.ScreenConditions for a scenario name and its parameters (the efficacy
+// benchmark trains its shared screen with it).
+func ScreenConditions(scenario string, params data.Scenario) []string {
+	if !strings.Contains(scenario, data.ShiftScenario) {
 		return nil
 	}
-	if len(j.Data.Params.Conditions) > 0 {
-		return j.Data.Params.Conditions
+	if len(params.Conditions) > 0 {
+		return params.Conditions
 	}
 	return data.DefaultScenario().Conditions
 }
