@@ -33,17 +33,24 @@ func testEngine(t testing.TB) *bindings.Engine {
 	return e
 }
 
-// TestQuickSuiteHasEveryFigure runs every benchmark with --quick on tiny batches (the peer too
-// when Debian's python3-torch is there) and checks the JSON has every figure with sane values.
-func TestQuickSuiteHasEveryFigure(t *testing.T) {
+// quickSuite is the engine and the --quick options of the suite tests: untrained zoo models (no
+// minutes of training in a test), the peer when Debian's python3-torch is there.
+func quickSuite(t *testing.T) (*bindings.Engine, Options) {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("runs the engine for a minute")
+		t.Skip("runs the engine")
 	}
 	e := testEngine(t)
 	progress.Quiet = true
-	peer := exists("/usr/bin/python3")
-	o := Options{Quick: true, Batches: []int{4, 16}, Repeat: 2, Warmup: 1, Accepted: 20, LeakCycles: 5, Peer: peer,
-		ModelsDir: t.TempDir(), Data: "/nonexistent"} // untrained zoo models: no minutes of training in a test
+	return e, Options{Quick: true, Warmup: 1, Peer: exists("/usr/bin/python3"), ModelsDir: t.TempDir(), Data: "/nonexistent"}
+}
+
+// TestQuickSuiteHasEveryFigure runs every benchmark with --quick on tiny batches (the peer too
+// when Debian's python3-torch is there) and checks the JSON has every figure with sane values.
+func TestQuickSuiteHasEveryFigure(t *testing.T) {
+	e, o := quickSuite(t)
+	o.Batches, o.Repeat, o.Accepted, o.LeakCycles = []int{4, 16}, 2, 20, 5
+	peer := o.Peer
 	res, err := Run(context.Background(), e, o)
 	if err != nil {
 		t.Fatal(err)
@@ -228,14 +235,9 @@ func TestPoolRounds(t *testing.T) {
 
 // --rounds passes through the benchmarks and the peer and pools their runs per figure.
 func TestRoundsPoolEveryPass(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the engine")
-	}
-	e := testEngine(t)
-	progress.Quiet = true
-	peer := exists("/usr/bin/python3")
-	o := Options{Quick: true, Names: []string{"sample", "ceiling", "pipeline"}, Batches: []int{4}, Repeat: 2, Rounds: 2,
-		Warmup: 1, Accepted: 10, Peer: peer, ModelsDir: t.TempDir(), Data: "/nonexistent"}
+	e, o := quickSuite(t)
+	o.Names, o.Batches, o.Repeat, o.Rounds, o.Accepted = []string{"sample", "ceiling", "pipeline"}, []int{4}, 2, 2, 10
+	peer := o.Peer
 	res, err := Run(context.Background(), e, o)
 	if err != nil {
 		t.Fatal(err)

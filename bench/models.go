@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +13,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"

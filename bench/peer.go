@@ -132,32 +132,19 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
-// mergePeer puts the peer's figures beside ours and computes gam-native / peer.
 // poolPeers merges the peer's rounds like poolRounds: each figure's runs pooled.
 func poolPeers(ps []*PeerResult) *PeerResult {
 	out := *ps[0]
-	out.Figures = nil
-	at := map[string]int{}
-	for _, p := range ps {
-		for _, f := range p.Figures {
-			k := fmt.Sprintf("%s@%d", f.Name, f.Batch)
-			i, seen := at[k]
-			if !seen {
-				i = len(out.Figures)
-				at[k] = i
-				g := f
-				g.Runs = nil
-				out.Figures = append(out.Figures, g)
-			}
-			out.Figures[i].Runs = append(out.Figures[i].Runs, f.Runs...)
-		}
+	rounds := make([][]PeerFigure, len(ps))
+	for i, p := range ps {
+		rounds[i] = p.Figures
 	}
-	for i := range out.Figures {
-		out.Figures[i].Stats = Summarize(out.Figures[i].Runs)
-	}
+	out.Figures = pool(rounds, func(f *PeerFigure) string { return fmt.Sprintf("%s@%d", f.Name, f.Batch) },
+		func(f *PeerFigure) *Stats { return &f.Stats }, nil)
 	return &out
 }
 
+// mergePeer puts the peer's figures beside ours and computes gam-native / peer.
 func mergePeer(r *Result, p *PeerResult) {
 	for _, pf := range p.Figures {
 		names := []string{pf.Name}

@@ -321,51 +321,71 @@ func hostInfo() Host {
 	return h
 }
 
-// poolRounds merges the figures of several rounds: per name@batch (in first-seen order) the runs
-// of every round pooled into one Stats, memory peaks the largest, and the derived values
-// (efficiency, acceptance, attempts/s, ...) the median of the rounds' values, each of which was
-// taken against its own round's ceiling.
-func poolRounds(rounds [][]Figure) []Figure {
-	if len(rounds) == 1 {
-		return rounds[0]
-	}
-	var out []Figure
+// pool merges repeated measurements of the same figures: items grouped by key in first-seen
+// order, each group's runs concatenated and summarised. add, when not nil, also sees every item
+// with its group's index, for the fields that are not runs.
+func pool[T any](rounds [][]T, key func(*T) string, stats func(*T) *Stats, add func(i int, f *T)) []T {
+	var out []T
 	at := map[string]int{}
-	effs := map[string][]float64{}
-	extras := map[string]map[string][]float64{}
-	for _, figs := range rounds {
-		for _, f := range figs {
-			k := f.Key()
+	for _, items := range rounds {
+		for _, f := range items {
+			k := key(&f)
 			i, seen := at[k]
 			if !seen {
 				i = len(out)
 				at[k] = i
 				g := f
-				g.Runs = nil
+				stats(&g).Runs = nil
 				out = append(out, g)
-				extras[k] = map[string][]float64{}
 			}
-			g := &out[i]
-			g.Runs = append(g.Runs, f.Runs...)
-			g.PeakRSS, g.GPUPeak, g.NVMLUsed = max(g.PeakRSS, f.PeakRSS), max(g.GPUPeak, f.GPUPeak), max(g.NVMLUsed, f.NVMLUsed)
-			if f.Efficiency > 0 {
-				effs[k] = append(effs[k], f.Efficiency)
-			}
-			for name, v := range f.Extra {
-				extras[k][name] = append(extras[k][name], v)
+			st := stats(&out[i])
+			st.Runs = append(st.Runs, stats(&f).Runs...)
+			if add != nil {
+				add(i, &f)
 			}
 		}
 	}
 	for i := range out {
+		st := stats(&out[i])
+		*st = Summarize(st.Runs)
+	}
+	return out
+}
+
+// poolRounds merges the figures of several rounds (pool): memory peaks the largest, and the
+// derived values (efficiency, acceptance, attempts/s, ...) the median of the rounds' values, each
+// of which was taken against its own round's ceiling.
+func poolRounds(rounds [][]Figure) []Figure {
+	if len(rounds) == 1 {
+		return rounds[0]
+	}
+	var peaks []Figure // per group: the largest memory figures
+	effs := map[int][]float64{}
+	extras := map[int]map[string][]float64{}
+	out := pool(rounds, func(f *Figure) string { return f.Key() }, func(f *Figure) *Stats { return &f.Stats },
+		func(i int, f *Figure) {
+			if i == len(peaks) {
+				peaks = append(peaks, Figure{})
+				extras[i] = map[string][]float64{}
+			}
+			p := &peaks[i]
+			p.PeakRSS, p.GPUPeak, p.NVMLUsed = max(p.PeakRSS, f.PeakRSS), max(p.GPUPeak, f.GPUPeak), max(p.NVMLUsed, f.NVMLUsed)
+			if f.Efficiency > 0 {
+				effs[i] = append(effs[i], f.Efficiency)
+			}
+			for name, v := range f.Extra {
+				extras[i][name] = append(extras[i][name], v)
+			}
+		})
+	for i := range out {
 		g := &out[i]
-		k := g.Key()
-		g.Stats = Summarize(g.Runs)
-		if e := effs[k]; len(e) > 0 {
+		g.PeakRSS, g.GPUPeak, g.NVMLUsed = peaks[i].PeakRSS, peaks[i].GPUPeak, peaks[i].NVMLUsed
+		if e := effs[i]; len(e) > 0 {
 			g.Efficiency = Summarize(e).Median
 		}
-		if len(extras[k]) > 0 {
+		if len(extras[i]) > 0 {
 			g.Extra = map[string]float64{}
-			for name, vs := range extras[k] {
+			for name, vs := range extras[i] {
 				g.Extra[name] = Summarize(vs).Median
 			}
 		}

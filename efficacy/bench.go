@@ -1,8 +1,6 @@
 package efficacy
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"

@@ -1,8 +1,6 @@
 package efficacy
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/report"
 )
 

@@ -1,8 +1,6 @@
 package loop
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/report"
 )

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/gam-native/gam-native/internal/jsonfile"
-
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/bench"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/progress"
 )
 
