@@ -5,7 +5,9 @@
 # generator and screen; the GPU machine has no Fashion-MNIST to train them). It
 #   1. builds the CUDA engine against the wheel's LibTorch into build-cuda/,
 #   2. checks every CUDA kernel against its CPU path on random inputs (gam-native bench kernels),
-#   3. runs the benchmark suite on the GPU with the PyTorch peer (the wheel's python),
+#   3. runs the benchmark suite on the GPU with the PyTorch peer (the wheel's python), including
+#      the fixed-shape step eager and as a CUDA graph (their outputs compared first) and the
+#      pipeline with the graph, the eager fused step and the split path side by side,
 # and writes everything under $OUT (log, JSON results). Budget: 8 minutes in all.
 #
 #   OUT=/tmp/out bash bench/gpu_check.sh
@@ -55,7 +57,7 @@ step "bench on the GPU with the PyTorch peer"
 # whose bench step took ~90 s): the whole script must fit in 8 minutes. The leak soak is shortened
 # to 1,000 cycles here (10,000 on the development machine).
 rc=0
-timeout 240 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
+timeout 300 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
   --peer --python "$(command -v "$PY")" --batch 64,256,1024 --rounds 2 --repeat 2 --warmup 1 --min-time 200ms \
   --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
 sleep 1  # let tee write the log

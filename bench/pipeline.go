@@ -125,6 +125,95 @@ func (s *suite) ceiling() error {
 	return err
 }
 
+// steps measures the pipeline's fixed-shape step (bindings.Step: sample, screen forward and the
+// fused screen's verdicts copied to the host, one engine call) at every batch size: "step" runs it
+// eagerly, and on a GPU "step_graph" replays it as one CUDA graph, so the graph's gain is a ratio
+// from one run (issue 8).
+func (s *suite) steps() error {
+	modes := []string{"step"}
+	if s.gpu {
+		modes = append(modes, "step_graph")
+	}
+	for _, n := range s.o.Batches {
+		b, err := s.batch(n)
+		if err != nil {
+			return err
+		}
+		for _, name := range modes {
+			st, err := s.e.NewStep(s.gen, s.screen, n, s.probThr, name == "step_graph")
+			if err != nil {
+				return err
+			}
+			var check map[string]float64
+			if name == "step_graph" {
+				if check, err = s.graphAgrees(st, b); err != nil {
+					st.Close()
+					return err
+				}
+			}
+			f, err := s.measure(name, n, "images/s", func() (*bindings.Tensor, error) {
+				x, _, _, err := st.Run(b.z, b.y, b.a)
+				return x, err
+			})
+			if err == nil {
+				var stats bindings.StepStats
+				if stats, err = st.Stats(); err == nil {
+					f.Extra = map[string]float64{"graph_replays": float64(stats.Replays), "eager_runs": float64(stats.Eager)}
+					for k, v := range check {
+						f.Extra[k] = v
+					}
+					if stats.Fallback != "" && name == "step_graph" {
+						f.Note = "no graph: " + stats.Fallback
+					}
+				}
+			}
+			st.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// graphAgrees runs the graph step st and an eager step on the same inputs and returns how far
+// apart their outputs are: the largest pixel and probability differences and the verdicts that
+// differ (the graph replays the kernels the eager calls launch; these should be 0 or rounding).
+func (s *suite) graphAgrees(st *bindings.Step, b *batchInputs) (map[string]float64, error) {
+	eager, err := s.e.NewStep(s.gen, s.screen, st.Batch, s.probThr, false)
+	if err != nil {
+		return nil, err
+	}
+	defer eager.Close()
+	xe, ve, pe, err := eager.Run(b.z, b.y, b.a)
+	if err != nil {
+		return nil, err
+	}
+	defer xe.Close()
+	var xg *bindings.Tensor
+	var vg []int64
+	var pg []float32
+	for i := 0; i < 2; i++ { // the first call captures, the second replays
+		xg.Close()
+		if xg, vg, pg, err = st.Run(b.z, b.y, b.a); err != nil {
+			return nil, err
+		}
+	}
+	defer xg.Close()
+	pxe, err1 := xe.F32()
+	pxg, err2 := xg.F32()
+	if err := firstErr(err1, err2); err != nil {
+		return nil, err
+	}
+	px := compare("step_graph", "images", f32s(pxe), f32s(pxg), false)
+	pr := compare("step_graph", "prob", f32s(pe), f32s(pg), false)
+	vd := compare("step_graph", "verdict", i64s(ve), i64s(vg), true)
+	s.o.Logf("bench: step_graph vs eager at batch %d: images max abs %.2e, prob max abs %.2e, verdicts differing %d of %d",
+		st.Batch, px.MaxAbs, pr.MaxAbs, vd.Mismatches, len(ve))
+	return map[string]float64{"vs_eager_image_max_abs": px.MaxAbs, "vs_eager_prob_max_abs": pr.MaxAbs,
+		"vs_eager_verdict_mismatches": float64(vd.Mismatches)}, nil
+}
+
 // countSink keeps nothing: it counts, as the peer keeps accepted images in memory.
 type countSink struct{ accepted, pending int }
 
@@ -159,10 +248,19 @@ func (s *suite) pipeline(ctx context.Context) error {
 	if s.res.Pipeline == nil {
 		s.res.Pipeline = map[string]StageTimes{}
 	}
-	for _, variant := range []string{"pipeline", "pipeline_sync", "pipeline_dirsink"} {
+	// On the CPU "pipeline" is the split path (sample on the engine's worker thread beside the score
+	// stage) and "pipeline_sync" the same with sample on the engine thread; on a GPU "pipeline" is
+	// the fused step replayed as a CUDA graph, "pipeline_fused" the same step run eagerly and
+	// "pipeline_split" the path before either (generate.Config.Step).
+	variants := []string{"pipeline", "pipeline_sync", "pipeline_dirsink"}
+	if s.gpu {
+		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink"}
+	}
+	for _, variant := range variants {
 		for _, n := range batches {
 			var acc, att, ratios []float64
 			var stages StageTimes
+			var step *bindings.StepStats // the last timed run's, when it took the fused step
 			rejected := map[string]float64{}
 			resetPeakRSS()
 			if s.gpu {
@@ -176,6 +274,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 				if r < 0 || res.Seconds <= 0 {
 					continue
 				}
+				step = res.Step
 				acc = append(acc, float64(res.Accepted)/res.Seconds)
 				att = append(att, float64(res.Attempts)/res.Seconds)
 				ratios = append(ratios, float64(res.Accepted)/float64(max(res.Attempts, 1)))
@@ -200,6 +299,10 @@ func (s *suite) pipeline(ctx context.Context) error {
 			}
 			if ceil != nil && ceil.Median > 0 {
 				f.Efficiency = attS.Median / ceil.Median
+			}
+			if step != nil {
+				f.Extra["step_graph_replays"] = float64(step.Replays)
+				f.Extra["step_eager_runs"] = float64(step.Eager)
 			}
 			if n == s.res.budgetBatch() {
 				f.Note = "batch chosen by the memory budget"
@@ -226,22 +329,22 @@ func (s *suite) pipeline(ctx context.Context) error {
 }
 
 func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed uint64) (*generate.Result, error) {
-	if variant == "pipeline" || variant == "pipeline_sync" {
-		return s.runPipeline(ctx, n, seed, false, variant == "pipeline_sync", &countSink{})
+	if variant != "pipeline_dirsink" {
+		return s.runPipeline(ctx, n, seed, false, variant, &countSink{})
 	}
 	sink, done, err := s.dirSink()
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	return s.runPipeline(ctx, n, seed, true, false, sink)
+	return s.runPipeline(ctx, n, seed, true, variant, sink)
 }
 
-// runPipeline runs generate.Run at batch n into sink, with dedup against real images when asked.
-// sync runs sample on the engine thread (Config.SyncSample), for the overlap's before/after.
-func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup, sync bool, sink generate.Sink) (*generate.Result, error) {
+// runPipeline runs generate.Run at batch n into sink, with dedup against real images when asked,
+// configured as the pipeline figure variant says (pipelineSetup).
+func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup bool, variant string, sink generate.Sink) (*generate.Result, error) {
 	g := s.gen
-	m, ts, o := s.pipelineSetup(n, seed, sync)
+	m, ts, o := s.pipelineSetup(n, seed, variant)
 	cfg := o.Config
 	if dedup {
 		refs := s.ds
@@ -257,12 +360,20 @@ func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup, sync
 	return generate.Run(ctx, s.e, m, ts, o, sink)
 }
 
-// pipelineSetup is what every pipeline figure runs: the bench's models, targets and options at batch n.
-func (s *suite) pipelineSetup(n int, seed uint64, sync bool) (generate.Models, []plan.Target, generate.Options) {
+// pipelineSetup is what every pipeline figure runs: the bench's models, targets and options at
+// batch n. The variant "pipeline_sync" samples on the engine thread (Config.SyncSample),
+// "pipeline_split" and "pipeline_fused" force that Config.Step; the others take the default.
+func (s *suite) pipelineSetup(n int, seed uint64, variant string) (generate.Models, []plan.Target, generate.Options) {
 	cfg := generate.DefaultConfig()
 	cfg.BatchSize = n
 	cfg.ProbThreshold, cfg.ConfThreshold = s.probThr, s.confThr
-	cfg.SyncSample = sync
+	cfg.SyncSample = variant == "pipeline_sync"
+	switch variant {
+	case "pipeline_split":
+		cfg.Step = generate.StepSplit
+	case "pipeline_fused":
+		cfg.Step = generate.StepFused
+	}
 	ts := targets(s.gen.Meta.NumClasses, s.o.Accepted)
 	m := generate.Models{Generator: s.gen, GeneratorName: "bench", Screen: s.screen}
 	return m, ts, generate.Options{Config: cfg, Seed: seed, Calibration: s.cal}
@@ -272,7 +383,7 @@ func (s *suite) pipelineSetup(n int, seed uint64, sync bool) (generate.Models, [
 // (generate.StageAlone: the same sample and score code, back to back, no overlap) and records
 // on the pipeline@n figure its attempts/s over the slower of the two (issue 5's measure).
 func (s *suite) stagesAlone(n int) error {
-	m, ts, o := s.pipelineSetup(n, 77, false)
+	m, ts, o := s.pipelineSetup(n, 77, "pipeline")
 	perTarget := max(1, 2048/(n*len(ts)))
 	var sam, sco []float64
 	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
@@ -334,7 +445,7 @@ func (r *recordSink) Flush() error                   { r.flushAt = append(r.flus
 // pipeline, and the pipeline's ratio to it a conservative figure.
 func (s *suite) sinkAlone(ctx context.Context, n int) (*Figure, error) {
 	rec := &recordSink{}
-	if _, err := s.runPipeline(ctx, n, 99, true, false, rec); err != nil {
+	if _, err := s.runPipeline(ctx, n, 99, true, "pipeline_dirsink", rec); err != nil {
 		return nil, err
 	}
 	var rates []float64

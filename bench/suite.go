@@ -23,7 +23,7 @@ const ResultVersion = 1
 // Names are the benchmarks a plain `gam-native bench` runs, in order.
 var Names = []string{
 	"sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats",
-	"train_vae_step", "train_gan_step", "train_classifier_step", "ceiling", "pipeline", "leak",
+	"train_vae_step", "train_gan_step", "train_classifier_step", "ceiling", "step", "pipeline", "leak",
 }
 
 // Hidden are benchmarks that run only when named.
@@ -271,6 +271,8 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 				err = s.trainStep(n)
 			case "ceiling":
 				err = s.ceiling()
+			case "step":
+				err = s.steps()
 			case "pipeline":
 				err = s.pipeline(ctx)
 			case "leak":

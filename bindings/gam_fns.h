@@ -29,6 +29,10 @@
   GAM_FN(int32_t, gam_generator_sample_async, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_future **o), (g, z, y, a, o)) \
   GAM_FN(int32_t, gam_future_wait, (gam_future *f, gam_tensor **o), (f, o)) \
   GAM_FN(void, gam_future_destroy, (gam_future *f), (f)) \
+  GAM_FN(int32_t, gam_step_create, (gam_model *g, gam_model *sc, int64_t b, float pt, int32_t gr, gam_step **o), (g, sc, b, pt, gr, o)) \
+  GAM_FN(int32_t, gam_step_run, (gam_step *s, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_tensor **x, int64_t *v, float *p), (s, z, y, a, x, v, p)) \
+  GAM_FN(int32_t, gam_step_stats, (const gam_step *s, int64_t *r, int64_t *e, const char **f), (s, r, e, f)) \
+  GAM_FN(void, gam_step_destroy, (gam_step *s), (s)) \
   GAM_FN(int32_t, gam_generator_encode, (gam_model *g, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, gam_tensor **mu, gam_tensor **lv), (g, x, y, a, mu, lv)) \
   GAM_FN(int32_t, gam_generator_confidence, (gam_model *g, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, gam_tensor **o), (g, x, y, a, o)) \
   GAM_FN(int32_t, gam_classifier_forward, (gam_model *c, const gam_tensor *x, gam_tensor **o), (c, x, o)) \

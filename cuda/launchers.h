@@ -30,5 +30,10 @@ void screen(const at::Tensor &logits, const at::Tensor &intended, const at::Tens
             float prob_threshold, float conf_threshold, at::Tensor *verdict, at::Tensor *prob,
             at::Tensor *accepted);
 
+// The same verdicts and probabilities without a confidence check, the compaction or any wait for
+// the stream (intended must already be known to lie in [0, K)); safe inside a CUDA graph capture.
+void screen_rows(const at::Tensor &logits, const at::Tensor &intended, float prob_threshold,
+                 at::Tensor *verdict, at::Tensor *prob);
+
 }  // namespace gpu
 }  // namespace gam

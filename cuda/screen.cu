@@ -2,6 +2,8 @@
 // as the CPU path) and writes the verdict, the probability and an accept flag; an inclusive scan of
 // the flags (at::cumsum) gives each accepted row its slot, so the compacted indices come out in
 // ascending order. One device-to-host copy reads the count and any out-of-range intended label.
+// screen_rows is the same pass without the compaction and the read-back (the pipeline's captured
+// step, engine/src/step.cpp, derives the accepted rows from the verdicts on the host).
 #include "cuda_util.cuh"
 #include "screen.cuh"
 
@@ -19,14 +21,14 @@ __global__ void screen_kernel(const float *__restrict__ logits, const int64_t *_
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < N;
        i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t want = intended[i];
-    if (want < 0 || want >= K) atomicMin(first_bad, (unsigned long long)i);
+    if (first_bad != nullptr && (want < 0 || want >= K)) atomicMin(first_bad, (unsigned long long)i);
     int64_t v;
     float p;
     screen_row(logits + i * K, K, want, conf != nullptr, conf != nullptr ? conf[i] : 0.f,
                prob_threshold, conf_threshold, &v, &p);
     verdict[i] = v;
     prob[i] = p;
-    flag[i] = v == GAM_SCREEN_ACCEPT ? 1 : 0;
+    if (flag != nullptr) flag[i] = v == GAM_SCREEN_ACCEPT ? 1 : 0;
   }
 }
 
@@ -81,6 +83,22 @@ void screen(const at::Tensor &logits, const at::Tensor &intended, const at::Tens
                                                            N, accepted->data_ptr<int64_t>());
     check(cudaGetLastError(), "screen compaction kernel");
   }
+}
+
+void screen_rows(const at::Tensor &logits, const at::Tensor &intended, float prob_threshold,
+                 at::Tensor *verdict, at::Tensor *prob) {
+  need_cuda(logits, "logits");
+  need_cuda(intended, "intended");
+  c10::cuda::CUDAGuard guard(logits.device());
+  const int64_t N = logits.size(0), K = logits.size(1);
+  *verdict = at::empty({N}, logits.options().dtype(at::kLong));
+  *prob = at::empty({N}, logits.options());
+  if (N == 0) return;
+  // No flags, no scan, no read-back: nothing here waits for the stream, so it can be captured.
+  screen_kernel<<<blocks_for(N), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+      logits.data_ptr<float>(), intended.data_ptr<int64_t>(), nullptr, N, K, prob_threshold, 0.f,
+      verdict->data_ptr<int64_t>(), prob->data_ptr<float>(), nullptr, nullptr);
+  check(cudaGetLastError(), "screen kernel");
 }
 
 }  // namespace gpu

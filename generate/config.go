@@ -44,14 +44,30 @@ type Config struct {
 	// SyncSample runs sample on the engine thread like every other call, instead of on the
 	// engine's worker thread beside the score stage (the default); for measuring the overlap.
 	SyncSample bool `toml:"sync_sample"`
+	// Step chooses how a batch is sampled and screened: StepSplit ("split") samples in the sample
+	// stage and runs the screen in the score stage; StepFused ("fused") makes sample, the screen's
+	// forward and the fused screen one engine call in the sample stage (bindings.Step: one wait for
+	// the device per batch); StepGraph ("graph") is fused and, on a CUDA device, replays it as one
+	// captured CUDA graph. StepAuto ("auto", the default) is "graph" on a CUDA device and "split"
+	// on the CPU, where the two stages overlap on two threads. A target whose condition is applied
+	// by the native operation before screening always takes the split path.
+	Step string `toml:"step"`
 	// QueueDepth is the number of batches each stage may run ahead of the next.
 	QueueDepth int `toml:"queue_depth"`
 }
 
+// Values of Config.Step.
+const (
+	StepAuto  = "auto"
+	StepSplit = "split"
+	StepFused = "fused"
+	StepGraph = "graph"
+)
+
 // DefaultConfig is what a job gets when it sets nothing.
 func DefaultConfig() Config {
 	return Config{BatchSize: 128, Temperature: 1, Latent: LatentPrior, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
-		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.999, QueueDepth: 2}
+		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.999, Step: StepAuto, QueueDepth: 2}
 }
 
 // Validate names the first field out of range.
@@ -77,6 +93,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.search_lr = %v: want > 0", c.SearchLR)
 	case !(c.DupThreshold > 0 && c.DupThreshold <= 1):
 		return fmt.Errorf("generate.dup_threshold = %v: want a value in (0, 1]", c.DupThreshold)
+	case c.Step != "" && c.Step != StepAuto && c.Step != StepSplit && c.Step != StepFused && c.Step != StepGraph:
+		return fmt.Errorf("generate.step = %q: want %q, %q, %q or %q", c.Step, StepAuto, StepSplit, StepFused, StepGraph)
 	case c.QueueDepth < 0:
 		return fmt.Errorf("generate.queue_depth = %d: want >= 0", c.QueueDepth)
 	}

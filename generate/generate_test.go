@@ -209,13 +209,19 @@ func TestSameSeedSameManifest(t *testing.T) {
 	f := &fixture
 	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 60},
 		{ID: "coat/shadow", Class: coat, ClassName: "coat", Condition: "shadow", SeverityMin: 0.5, SeverityMax: 1, Count: 40}}
-	write := func(seed uint64) (string, []byte) {
+	var fusedRes *Result
+	write := func(seed uint64, step string) (string, []byte) {
 		dir := t.TempDir()
 		s, err := OpenDirSink(dir, "", data.FashionMNISTClasses, 1, "zoo:cvae", 1, 28, 28)
 		if err != nil {
 			t.Fatal(err)
 		}
-		run(t, Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}, targets, DefaultConfig(), seed, s)
+		cfg := DefaultConfig()
+		cfg.Step = step
+		res := run(t, Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}, targets, cfg, seed, s)
+		if step == StepFused {
+			fusedRes = res
+		}
 		s.Close()
 		b, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
 		if err != nil {
@@ -223,9 +229,17 @@ func TestSameSeedSameManifest(t *testing.T) {
 		}
 		return dir, b
 	}
-	d1, m1 := write(5)
-	_, m2 := write(5)
-	d3, _ := write(6)
+	d1, m1 := write(5, StepAuto)
+	_, m2 := write(5, StepAuto)
+	d3, _ := write(6, StepAuto)
+	// The fused step (sample and screen in one engine call) is the same computation: same bytes.
+	_, m4 := write(5, StepFused)
+	if !bytes.Equal(m1, m4) {
+		t.Fatalf("the fused step changed the manifest (%d bytes, split %d)", len(m4), len(m1))
+	}
+	if fusedRes.Step == nil || fusedRes.Step.Eager == 0 || fusedRes.Step.Replays != 0 {
+		t.Fatalf("fused step stats %+v: want eager runs and no graph on the CPU", fusedRes.Step)
+	}
 	if !bytes.Equal(m1, m2) || len(m1) == 0 {
 		l1, l2 := bytes.Split(m1, []byte("\n")), bytes.Split(m2, []byte("\n"))
 		for i := range min(len(l1), len(l2)) {
@@ -318,6 +332,7 @@ func TestConfigValidation(t *testing.T) {
 		{"review band past 1", func(c *Config) { c.ProbThreshold, c.ReviewBand = 0.9, 0.2 }, "review_band"},
 		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
 		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},
+		{"unknown step", func(c *Config) { c.Step = "cuda-graph" }, "generate.step"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,8 @@ type Result struct {
 	Seconds  float64        `json:"seconds"`
 	// StageSeconds is the busy time of each stage (sample, score+screen, sink).
 	StageSeconds map[string]float64 `json:"stage_seconds"`
+	// Step is how the fused step ran (nil when the batches took the split path).
+	Step *bindings.StepStats `json:"step,omitempty"`
 }
 
 // Options are a run's fixed inputs besides the models.
@@ -124,6 +127,8 @@ type batch struct {
 	// condAfter: the condition is applied to the accepted rows after screening (cond names it)
 	condAfter bool
 	cond      string
+	// screened: the sample stage ran the fused step, so verdict and prob are already filled
+	screened bool
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -188,6 +193,11 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			return nil, fmt.Errorf("generate: target %q: unknown condition %q", t.ID, t.Condition)
 		}
 	}
+	step, err := newStep(e, m, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer step.Close()
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -221,7 +231,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 					break
 				}
 				n := min(cfg.BatchSize, limit-made)
-				b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
+				b := sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq, n)
 				busy[0].Add(int64(time.Since(t0)))
 				failed := b.err != nil // read before b belongs to the score stage
 				select {
@@ -366,12 +376,42 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		"score":  time.Duration(busy[1].Load()).Seconds(),
 		"sink":   time.Duration(busy[2].Load()).Seconds(),
 	}
+	if step != nil {
+		st, err := step.Stats()
+		if err != nil {
+			return nil, err
+		}
+		res.Step = &st
+		if st.Fallback != "" && cfg.Step == StepGraph {
+			progress.Logf("generate: no CUDA graph: %s", st.Fallback)
+		}
+	}
 	return res, nil
+}
+
+// newStep makes the fused step that cfg.Step asks for on the engine's device, or nil for the
+// split path (see Config.Step).
+func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
+	mode := cfg.Step
+	if mode == "" || mode == StepAuto {
+		info, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		mode = StepSplit
+		if strings.HasPrefix(info.Device, "cuda") {
+			mode = StepGraph
+		}
+	}
+	if mode == StepSplit {
+		return nil, nil
+	}
+	return e.NewStep(m.Generator, m.Screen, cfg.BatchSize, cfg.ProbThreshold, mode == StepGraph)
 }
 
 // sampleBatch draws z, runs the optional hardness search, samples, and applies the target's
 // condition: through the generator's attrs when it lists it, else by the native operation.
-func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Options, ti, seq, n int) *batch {
+func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Target, cfg Config, o Options, ti, seq, n int) *batch {
 	g := m.Generator
 	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq)}
 	rng := rand.New(rand.NewPCG(b.seed, 0x3c6ef372fe94f82b))
@@ -431,7 +471,14 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 		}
 		defer zz.Close()
 	}
-	if cfg.SyncSample {
+	nativeBefore := t.Condition != "" && col < 0 && !b.condAfter
+	if step != nil && !nativeBefore {
+		// Sample and screen in one call (on CUDA one graph replay); the score stage skips the screen.
+		if b.x, b.verdict, b.prob, err = step.Run(zz, b.y, b.a); err != nil {
+			return fail(err)
+		}
+		b.screened = true
+	} else if cfg.SyncSample {
 		if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
 			return fail(err)
 		}
@@ -445,7 +492,7 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 			return fail(err)
 		}
 	}
-	if t.Condition != "" && col < 0 && !b.condAfter {
+	if nativeBefore {
 		nx, err := e.ConditionNamed(b.x, t.Condition, b.sev, b.seed)
 		if err != nil {
 			return fail(err)
@@ -460,23 +507,7 @@ func sampleBatch(e *bindings.Engine, m Models, t *plan.Target, cfg Config, o Opt
 // generation confidence of the survivors only (it costs twice the screen per image and most
 // images fall at the screen), and copies out the accepted rows (pixels, embeddings, margins).
 func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, dedup bool, b *batch) error {
-	logits, err := m.Screen.Forward(b.x)
-	if err != nil {
-		return err
-	}
-	defer logits.Close()
-	verdict, prob, acc, err := e.Screen(logits, b.y, nil, cfg.ProbThreshold, 0)
-	if err != nil {
-		return err
-	}
-	defer bindings.CloseAll(verdict, prob, acc)
-	if b.verdict, err = verdict.I64(); err != nil {
-		return err
-	}
-	if b.prob, err = prob.F32(); err != nil {
-		return err
-	}
-	survivors, err := acc.I64()
+	survivors, err := screenBatch(e, m, cfg, b)
 	if err != nil {
 		return err
 	}
@@ -551,6 +582,37 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 	return nil
 }
 
+// screenBatch fills b's verdicts and probabilities (unless the fused step did) and returns the
+// rows that passed the screen, in order.
+func screenBatch(e *bindings.Engine, m Models, cfg Config, b *batch) ([]int64, error) {
+	if b.screened {
+		var rows []int64
+		for i, v := range b.verdict {
+			if bindings.Verdict(v) == bindings.VerdictAccept {
+				rows = append(rows, int64(i))
+			}
+		}
+		return rows, nil
+	}
+	logits, err := m.Screen.Forward(b.x)
+	if err != nil {
+		return nil, err
+	}
+	defer logits.Close()
+	verdict, prob, acc, err := e.Screen(logits, b.y, nil, cfg.ProbThreshold, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.CloseAll(verdict, prob, acc)
+	if b.verdict, err = verdict.I64(); err != nil {
+		return nil, err
+	}
+	if b.prob, err = prob.F32(); err != nil {
+		return nil, err
+	}
+	return acc.I64()
+}
+
 // confidenceRows is the generator's raw confidence on the selected rows xs of batch b.
 func confidenceRows(g *bindings.Model, xs *bindings.Tensor, b *batch, rows []int64) ([]float32, error) {
 	ys, err := b.y.Select(rows)
@@ -615,7 +677,7 @@ func StageAlone(e *bindings.Engine, m Models, targets []plan.Target, o Options, 
 	t0 := time.Now()
 	for ti := range targets {
 		for seq := 0; seq < perTarget; seq++ {
-			b := sampleBatch(e, m, &targets[ti], cfg, o, ti, seq, n)
+			b := sampleBatch(e, m, nil, &targets[ti], cfg, o, ti, seq, n)
 			bs = append(bs, b)
 			if b.err != nil {
 				return 0, 0, b.err

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 3u
+#define GAM_ABI_VERSION 4u
 
 enum {
   GAM_OK = 0,
@@ -57,6 +57,7 @@ typedef struct gam_model gam_model;     /* a loaded TorchScript model that passe
 typedef struct gam_tensor gam_tensor;   /* a tensor in engine memory (CPU or GPU) */
 typedef struct gam_trainer gam_trainer; /* optimizer state for one model */
 typedef struct gam_future gam_future;   /* a result being computed on the engine's worker thread */
+typedef struct gam_step gam_step;       /* the pipeline's fixed-shape sample -> screen step */
 
 /* ---- engine ---- */
 
@@ -171,6 +172,27 @@ void gam_future_destroy(gam_future *f);
 int32_t gam_generator_search(gam_model *g, gam_model *target, const gam_tensor *z, const gam_tensor *y,
                              const gam_tensor *attrs, int32_t steps, float lr, float pull,
                              gam_tensor **out);
+
+/* ---- the fixed-shape step: sample -> screen forward -> fused screen, one call ---- */
+
+/* A step for batches of `batch` images: sample(z, y, attrs) of generator g, forward of the screen
+ * on those images, and the fused screen's verdict and probability at prob_threshold (no
+ * confidence check, no compaction). With graph != 0 on a CUDA device the first batch of exactly
+ * `batch` rows warms the three calls up and captures them as one CUDA graph, which later batches of
+ * that size replay (static device inputs and outputs; pinned host buffers reused). Other sizes,
+ * the CPU, or a capture that fails run the same calls eagerly (gam_step_stats says why). g and
+ * screen must outlive the step. */
+int32_t gam_step_create(gam_model *g, gam_model *screen, int64_t batch, float prob_threshold, int32_t graph,
+                        gam_step **out);
+/* Runs the step on z [n, latent_dim], y [n] labels, attrs [n, A] (NULL: zeros). Writes the n
+ * verdicts (GAM_SCREEN_*) and n probabilities of the intended class into the caller's buffers after
+ * one wait for the device, and gives the images as *x, a new tensor. */
+int32_t gam_step_run(gam_step *s, const gam_tensor *z, const gam_tensor *y, const gam_tensor *attrs,
+                     gam_tensor **x, int64_t *verdict, float *prob);
+/* How the step ran so far: *replays graph replays, *eager eager runs, and *fallback why it does not
+ * replay a graph ("" when it does, or none was asked for; owned by the step). */
+int32_t gam_step_stats(const gam_step *s, int64_t *replays, int64_t *eager, const char **fallback);
+void gam_step_destroy(gam_step *s);
 
 /* ---- training ---- */
 

@@ -52,6 +52,12 @@ inline gam_tensor *wrap(at::Tensor t) {
 // so the result never aliases src (src may be a borrowed Go slice).
 at::Tensor upload(const at::Tensor &src);
 
+// The fused screen's verdict [N] int64 and probability [N] float32 of logits [N,K] against
+// intended [N] (already checked to lie in [0, K)), with no confidence check and no compaction; on
+// a GPU nothing in it waits for the stream (the captured step in step.cpp runs it). In ops.cpp.
+void screen_rows(const at::Tensor &logits, const at::Tensor &intended, float prob_threshold, at::Tensor *verdict,
+                 at::Tensor *prob);
+
 // Runs body, turning every exception into a status and a thread-local message.
 template <typename F> int32_t guard(F &&body) {
   try {

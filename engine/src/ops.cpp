@@ -195,16 +195,12 @@ at::Tensor image_stats_cpu(const at::Tensor &x) {
   return out;
 }
 
-void screen_cpu(const at::Tensor &logits, const at::Tensor &intended, const at::Tensor &conf, float pt,
-                float ct, at::Tensor *verdict, at::Tensor *prob, at::Tensor *accepted) {
+// The fused screen's verdicts and probabilities, one row per task; cf may be NULL (no confidence).
+void screen_rows_cpu(const at::Tensor &logits, const at::Tensor &intended, const float *cf, float pt, float ct,
+                     at::Tensor *verdict, at::Tensor *prob) {
   const int64_t N = logits.size(0), K = logits.size(1);
   const float *l = logits.data_ptr<float>();
   const int64_t *want = intended.data_ptr<int64_t>();
-  const float *cf = conf.defined() ? conf.data_ptr<float>() : nullptr;
-  for (int64_t i = 0; i < N; ++i)
-    if (want[i] < 0 || want[i] >= K)
-      invalid("intended[" + std::to_string(i) + "] = " + std::to_string(want[i]) + " is outside [0, " +
-              std::to_string(K) + ")");
   *verdict = at::empty({N}, logits.options().dtype(at::kLong));
   *prob = at::empty({N}, logits.options());
   int64_t *v = verdict->data_ptr<int64_t>();
@@ -213,6 +209,19 @@ void screen_cpu(const at::Tensor &logits, const at::Tensor &intended, const at::
     for (int64_t i = b; i < e; ++i)
       gam::ops::screen_row(l + i * K, K, want[i], cf != nullptr, cf != nullptr ? cf[i] : 0.f, pt, ct, v + i, p + i);
   });
+}
+
+void screen_cpu(const at::Tensor &logits, const at::Tensor &intended, const at::Tensor &conf, float pt,
+                float ct, at::Tensor *verdict, at::Tensor *prob, at::Tensor *accepted) {
+  const int64_t N = logits.size(0), K = logits.size(1);
+  const int64_t *want = intended.data_ptr<int64_t>();
+  const float *cf = conf.defined() ? conf.data_ptr<float>() : nullptr;
+  for (int64_t i = 0; i < N; ++i)
+    if (want[i] < 0 || want[i] >= K)
+      invalid("intended[" + std::to_string(i) + "] = " + std::to_string(want[i]) + " is outside [0, " +
+              std::to_string(K) + ")");
+  screen_rows_cpu(logits, intended, cf, pt, ct, verdict, prob);
+  const int64_t *v = verdict->data_ptr<int64_t>();
   int64_t m = 0;
   for (int64_t i = 0; i < N; ++i) m += v[i] == GAM_SCREEN_ACCEPT;
   *accepted = at::empty({m}, logits.options().dtype(at::kLong));
@@ -228,6 +237,23 @@ void need_images(const at::Tensor &x, const char *name) {
 }
 
 }  // namespace
+
+namespace gam {
+
+void screen_rows(const at::Tensor &logits, const at::Tensor &intended, float prob_threshold, at::Tensor *verdict,
+                 at::Tensor *prob) {
+  const at::Tensor l = logits.contiguous(), in = intended.contiguous();
+  if (l.is_cuda()) {
+#ifdef GAM_WITH_CUDA
+    gam::gpu::screen_rows(l, in, prob_threshold, verdict, prob);
+    return;
+#endif
+  }
+  need_supported_device(l, "logits");
+  screen_rows_cpu(l, in, nullptr, prob_threshold, 0.f, verdict, prob);
+}
+
+}  // namespace gam
 
 GAM_EXPORT int32_t gam_ops_condition(const gam_tensor *xh, int32_t condition, const gam_tensor *sh,
                                      uint64_t seed, gam_tensor **out) {
