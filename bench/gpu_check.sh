@@ -58,7 +58,7 @@ step "bench on the GPU with the PyTorch peer"
 # to 1,000 cycles here (10,000 on the development machine).
 rc=0
 timeout 300 "$BIN" bench --engine "$ENGINE" --zoo build/zoo --models-dir build/bench-models \
-  --peer --python "$(command -v "$PY")" --batch 64,256,1024 --rounds 2 --repeat 2 --warmup 1 --min-time 200ms \
+  --peer --python "$(command -v "$PY")" --batch 256,1024 --rounds 2 --repeat 2 --warmup 1 --min-time 200ms \
   --device cuda --leak-cycles 1000 --json "$OUT/bench-gpu.json" ${BENCH:-} || rc=$?
 sleep 1  # let tee write the log
 # A crash in native code (Go exits 2 and prints SIGSEGV/SIGABRT): one short run under cuda-gdb for
