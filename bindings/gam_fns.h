@@ -39,6 +39,7 @@
   GAM_FN(int32_t, gam_classifier_embed, (gam_model *c, const gam_tensor *x, gam_tensor **o), (c, x, o)) \
   GAM_FN(int32_t, gam_generator_search, (gam_model *g, gam_model *t, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, int32_t st, float lr, float pull, gam_tensor **o), (g, t, z, y, a, st, lr, pull, o)) \
   GAM_FN(int32_t, gam_trainer_create, (gam_model *m, float lr, float lrd, gam_trainer **o), (m, lr, lrd, o)) \
+  GAM_FN(int32_t, gam_trainer_set_lr, (gam_trainer *t, float lr, float lrd), (t, lr, lrd)) \
   GAM_FN(int32_t, gam_trainer_step_vae, (gam_trainer *t, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, float *l), (t, x, y, a, l)) \
   GAM_FN(int32_t, gam_trainer_step_gan, (gam_trainer *t, const gam_tensor *x, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, float *dl, float *gl), (t, x, z, y, a, dl, gl)) \
   GAM_FN(int32_t, gam_trainer_step_classifier, (gam_trainer *t, const gam_tensor *x, const gam_tensor *y, const gam_tensor *cw, const gam_tensor *sw, float *l), (t, x, y, cw, sw, l)) \

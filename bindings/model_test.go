@@ -381,3 +381,35 @@ func TestSampleAsyncMatchesSample(t *testing.T) {
 		t.Fatalf("bad labels: want an error at once, got %v", err)
 	}
 }
+
+// SetLR changes the step size of the steps that follow: at a vanishing rate the loss on a fixed
+// batch stays where it is, at the usual one it falls; a rate of 0 is refused.
+func TestTrainerSetLR(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cnn.pt"), RoleClassifier))
+	defer g.Close()
+	tr := ok(g.NewTrainer(1e-3, 1e-3))
+	defer tr.Close()
+	x, y, a := fixedBatch(t, e, 32, 0)
+	defer CloseAll(x, y, a)
+	noErr(t, tr.SetLR(1e-20, 1e-20))
+	first := ok(tr.StepClassifier(x, y, nil, nil))
+	var still float32
+	for i := 0; i < 5; i++ {
+		still = ok(tr.StepClassifier(x, y, nil, nil))
+	}
+	if math.Abs(float64(still-first)) > 1e-5 {
+		t.Fatalf("at lr 1e-20 the loss moved: %v -> %v", first, still)
+	}
+	noErr(t, tr.SetLR(1e-3, 1e-3))
+	var last float32
+	for i := 0; i < 10; i++ {
+		last = ok(tr.StepClassifier(x, y, nil, nil))
+	}
+	if !(last < first-1e-3) {
+		t.Fatalf("at lr 1e-3 the loss did not fall: %v -> %v", first, last)
+	}
+	if err := tr.SetLR(0, 0); err == nil || !strings.Contains(err.Error(), "lr must be > 0") {
+		t.Fatalf("lr 0: got %v", err)
+	}
+}

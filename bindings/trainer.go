@@ -32,6 +32,11 @@ func (t *Trainer) Close() {
 	_ = t.m.e.do(func() { C.gamdl_gam_trainer_destroy(h) })
 }
 
+// SetLR sets the learning rate (and a GAN discriminator's, lrD) for the steps that follow.
+func (t *Trainer) SetLR(lr, lrD float32) error {
+	return t.m.e.call("trainer set lr", func() C.int32_t { return C.gamdl_gam_trainer_set_lr(t.h, C.float(lr), C.float(lrD)) })
+}
+
 // StepVAE takes one step on the mean of loss(x, y, attrs) and returns that mean.
 func (t *Trainer) StepVAE(x, y, attrs *Tensor) (float32, error) {
 	var l C.float

@@ -33,6 +33,8 @@ func TestBadJobsAreRefusedBeforeWriting(t *testing.T) {
 		{"unknown screen condition", "[screen_training]\nconditions = [\"fog\"]\n", []string{"screen_training.conditions", "fog"}},
 		{"unknown gen_mix", "[target_training]\ngen_mix = \"blend\"\n", []string{"target_training.gen_mix"}},
 		{"unknown latent source", "[generate]\nlatent = \"posterior\"\n", []string{"generate.latent"}},
+		{"unknown lr schedule", "[target_training]\nlr_schedule = \"step\"\n", []string{"target_training.lr_schedule", "cosine"}},
+		{"unknown generate step", "[generate]\nstep = \"cudagraph\"\n", []string{"generate.step"}},
 		{"real latents from a generator without encode", "[models]\ngenerator = \"zoo:cgan\"\n[generate]\nlatent = \"real\"\n",
 			[]string{"generate.latent", "zoo:cgan", "encode"}},
 	}

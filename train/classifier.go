@@ -39,8 +39,26 @@ type ClassifierOptions struct {
 	// [0.2, 1]: a screen that must judge degraded images is trained on some (docs/job.md).
 	Conditions []string `toml:"conditions"`
 	CondProb   float64  `toml:"cond_prob"`
+	// LRSchedule is LRConstant (default: LR throughout, the reference protocol) or LRCosine (LR
+	// decayed to 0 over the run by a half cosine, step by step: the last model is then a settled
+	// one instead of one noisy Adam step among many; bench/NOTES.md "training noise").
+	LRSchedule string `toml:"lr_schedule"`
 	// Label shown on the progress bar.
 	Label string `toml:"-"`
+}
+
+// Learning-rate schedules (ClassifierOptions.LRSchedule).
+const (
+	LRConstant = "constant"
+	LRCosine   = "cosine"
+)
+
+// lrAt is the learning rate of step t of total under schedule.
+func lrAt(schedule string, lr float32, t, total int) float32 {
+	if schedule != LRCosine || total <= 1 {
+		return lr
+	}
+	return float32(0.5 * float64(lr) * (1 + math.Cos(math.Pi*float64(t)/float64(total))))
 }
 
 // Defaults fills zero fields with the reference protocol's settings (shared/EFFICACY_NOTES.md):
@@ -70,6 +88,9 @@ func (o *ClassifierOptions) Defaults() {
 	if o.Label == "" {
 		o.Label = "train classifier"
 	}
+	if o.LRSchedule == "" {
+		o.LRSchedule = LRConstant
+	}
 }
 
 // Classifier trains m on realDS plus the generated images genDS (may be nil) and returns the
@@ -78,6 +99,9 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	o.Defaults()
 	if o.Sampling != SampleUniform && o.Sampling != SampleBalanced {
 		return nil, fmt.Errorf("sampling %q: want %q or %q", o.Sampling, SampleUniform, SampleBalanced)
+	}
+	if o.LRSchedule != LRConstant && o.LRSchedule != LRCosine {
+		return nil, fmt.Errorf("lr_schedule %q: want %q or %q", o.LRSchedule, LRConstant, LRCosine)
 	}
 	k := m.Meta.NumClasses
 	if genDS == nil {
@@ -135,6 +159,12 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			gather(realDS, genDS, idx[lo:hi], px, ys, isGen)
 			if o.Augment {
 				augment(px[:n*sz], n, realDS.C, realDS.H, realDS.W, o.Flip, rng)
+			}
+			if o.LRSchedule != LRConstant {
+				lr := lrAt(o.LRSchedule, o.LR, ep*steps+s, o.Epochs*steps)
+				if err := tr.SetLR(lr, lr); err != nil {
+					return hist, err
+				}
 			}
 			var lam float64 = -1
 			if o.MixupAlpha > 0 {

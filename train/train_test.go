@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gam-native/gam-native/bindings"
@@ -275,4 +276,28 @@ func accuracy(t *testing.T, e *bindings.Engine, m *bindings.Model, ds *data.Data
 		}
 	}
 	return float64(right) / float64(ds.Len())
+}
+
+// The cosine schedule starts at the rate, falls monotonically and ends near 0; the constant one
+// (the default) keeps the rate; an unknown schedule is refused before any step.
+func TestLRSchedule(t *testing.T) {
+	const lr, total = float32(1e-3), 100
+	if lrAt(LRConstant, lr, 70, total) != lr {
+		t.Fatal("constant schedule changed the rate")
+	}
+	prev := float32(2 * lr)
+	for s := 0; s < total; s++ {
+		v := lrAt(LRCosine, lr, s, total)
+		if v > prev || v <= 0 {
+			t.Fatalf("step %d: %v after %v", s, v, prev)
+		}
+		prev = v
+	}
+	if lrAt(LRCosine, lr, 0, total) != lr || prev > lr*1e-3 {
+		t.Fatalf("cosine runs %v .. %v, want %v .. ~0", lrAt(LRCosine, lr, 0, total), prev, lr)
+	}
+	o := ClassifierOptions{LRSchedule: "step"}
+	if _, err := Classifier(nil, nil, &data.Dataset{}, nil, o); err == nil || !strings.Contains(err.Error(), "lr_schedule") {
+		t.Fatalf("unknown schedule: %v", err)
+	}
 }

@@ -199,6 +199,9 @@ void gam_step_destroy(gam_step *s);
 /* Adam optimizer(s) over the model's parameters: one for a VAE or classifier, two (generator and
  * discriminator, lr and lr_d) for a GAN. The model must stay alive while the trainer lives. */
 int32_t gam_trainer_create(gam_model *m, float lr, float lr_d, gam_trainer **out);
+/* Sets the learning rate(s) of the trainer's optimizer(s) for the steps that follow (a schedule);
+ * lr_d is the GAN discriminator's and is ignored for other models. */
+int32_t gam_trainer_set_lr(gam_trainer *tr, float lr, float lr_d);
 /* One step on the mean of loss(x, y, attrs); *loss gets that mean before the step. */
 int32_t gam_trainer_step_vae(gam_trainer *tr, const gam_tensor *x, const gam_tensor *y,
                              const gam_tensor *attrs, float *loss);

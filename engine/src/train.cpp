@@ -89,6 +89,21 @@ GAM_EXPORT int32_t gam_trainer_create(gam_model *m, float lr, float lr_d, gam_tr
   });
 }
 
+GAM_EXPORT int32_t gam_trainer_set_lr(gam_trainer *tr, float lr, float lr_d) {
+  return gam::guard([&] {
+    gam::need(tr, "trainer");
+    if (!(lr > 0)) throw gam::Error(GAM_ERR_INVALID, "lr must be > 0, got " + std::to_string(lr));
+    auto set = [](torch::optim::Adam &opt, float v) {
+      for (auto &g : opt.param_groups()) static_cast<torch::optim::AdamOptions &>(g.options()).lr(v);
+    };
+    set(*tr->opt, lr);
+    if (tr->opt_d) {
+      if (!(lr_d > 0)) throw gam::Error(GAM_ERR_INVALID, "lr_d must be > 0, got " + std::to_string(lr_d));
+      set(*tr->opt_d, lr_d);
+    }
+  });
+}
+
 GAM_EXPORT int32_t gam_trainer_step_vae(gam_trainer *tr, const gam_tensor *x, const gam_tensor *y,
                                         const gam_tensor *attrs, float *loss) {
   return gam::guard([&] {
