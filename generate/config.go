@@ -13,8 +13,9 @@ type Config struct {
 	// Temperature scales the latent draw: below 1 gives typical images, above 1 more varied ones.
 	// With Latent = "real" it scales the posterior noise added around the real latents.
 	Temperature float32 `toml:"temperature"`
-	// Latent is where z comes from: LatentPrior ("prior", N(0, I)) or LatentReal ("real",
-	// between the posterior means of real images of the target's class; needs encode).
+	// Latent is where z comes from: LatentPrior ("prior", N(0, I)), LatentReal ("real",
+	// between the posterior means of real images of the target's class; needs encode) or
+	// LatentAuto ("auto": real when the generator has encode, else prior).
 	Latent string `toml:"latent"`
 	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
 	ProbThreshold float32 `toml:"prob_threshold"`
@@ -77,8 +78,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
-	case c.Latent != LatentPrior && c.Latent != LatentReal:
-		return fmt.Errorf("generate.latent = %q: want %q or %q", c.Latent, LatentPrior, LatentReal)
+	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentAuto:
+		return fmt.Errorf("generate.latent = %q: want %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentAuto)
 	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
 		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
 	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):

@@ -502,3 +502,24 @@ func maxAbs(a, b []float32) float64 {
 	}
 	return m
 }
+
+// latent = "auto" is "real" for a generator with encode and "prior" for one without; the explicit
+// sources pass through.
+func TestAutoLatent(t *testing.T) {
+	withEnc := &bindings.Model{Meta: bindings.Meta{HasEncode: true}}
+	without := &bindings.Model{}
+	for _, c := range []struct {
+		latent string
+		g      *bindings.Model
+		want   string
+	}{{LatentAuto, withEnc, LatentReal}, {LatentAuto, without, LatentPrior}, {LatentPrior, withEnc, LatentPrior}, {LatentReal, without, LatentReal}} {
+		if got := resolveLatent(c.latent, c.g); got != c.want {
+			t.Errorf("resolveLatent(%q, encode=%v) = %q, want %q", c.latent, c.g.Meta.HasEncode, got, c.want)
+		}
+	}
+	c := DefaultConfig()
+	c.Latent = LatentAuto
+	if err := c.Validate(); err != nil {
+		t.Fatalf("auto refused: %v", err)
+	}
+}

@@ -19,7 +19,20 @@ const (
 	// samples drift to blurry class means; between real latents it stays near real images (the
 	// idea of DeepSMOTE's latent interpolation). Needs a generator with encode.
 	LatentReal = "real"
+	// LatentAuto is LatentReal for a generator with encode and LatentPrior for one without.
+	LatentAuto = "auto"
 )
+
+// resolveLatent turns LatentAuto into the source g supports.
+func resolveLatent(latent string, g *bindings.Model) string {
+	if latent != LatentAuto {
+		return latent
+	}
+	if g != nil && g.Meta.HasEncode {
+		return LatentReal
+	}
+	return LatentPrior
+}
 
 // Latents holds, per class, the posterior of real training images: means and standard
 // deviations, row-major [n, dim].

@@ -101,6 +101,7 @@ type Options struct {
 // calibration (200 images per class), the duplicate index (500 per class) and, with
 // cfg.Latent = "real", the real latents (500 per class).
 func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Dataset, cfg Config, seed uint64, round int) (Options, error) {
+	cfg.Latent = resolveLatent(cfg.Latent, g)
 	o := Options{Config: cfg, Seed: seed, Round: round}
 	var err error
 	if o.Calibration, err = Calibrate(e, g, real, 200); err != nil {
@@ -182,6 +183,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	if m.Screen.Meta.NumClasses != g.Meta.NumClasses {
 		return nil, fmt.Errorf("generate: screen has %d classes, generator %d", m.Screen.Meta.NumClasses, g.Meta.NumClasses)
 	}
+	cfg.Latent = resolveLatent(cfg.Latent, g)
 	if cfg.Latent == LatentReal && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
 		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", LatentReal)
 	}
@@ -668,6 +670,7 @@ func margins(target *bindings.Model, x *bindings.Tensor, class int) ([]float32, 
 // against its slowest stage run alone.
 func StageAlone(e *bindings.Engine, m Models, targets []plan.Target, o Options, n, perTarget int) (sample, score float64, err error) {
 	cfg := o.Config
+	cfg.Latent = resolveLatent(cfg.Latent, m.Generator)
 	var bs []*batch
 	defer func() {
 		for _, b := range bs {

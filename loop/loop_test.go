@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,6 +156,20 @@ func checkRunFolder(t *testing.T, dir string, rounds int) {
 	}
 	if len(rep.Test.First.Recall) != 10 || len(rep.Test.Best.Recall) != 10 {
 		t.Fatal("test recall per class missing")
+	}
+	if len(rep.Weakest) != numWeakest {
+		t.Fatalf("report follows %d weakest classes, want %d", len(rep.Weakest), numWeakest)
+	}
+	for i, w := range rep.Weakest {
+		c := slices.Index(rep.Classes, w.Class)
+		if c < 0 || w.ValRecall != rep.Rounds[0].RecallPerClass[c] || w.First != rep.Test.First.Recall[c] || w.Best != rep.Test.Best.Recall[c] {
+			t.Fatalf("weakest[%d] = %+v does not match the rounds and test recall", i, w)
+		}
+		for _, v := range rep.Rounds[0].RecallPerClass {
+			if v < w.ValRecall && !slices.ContainsFunc(rep.Weakest, func(x WeakClass) bool { return x.ValRecall == v }) {
+				t.Fatalf("class with validation recall %v is weaker than %+v but not listed", v, w)
+			}
+		}
 	}
 	recs, err := data.ReadManifestRecords(filepath.Join(dir, "accepted", "manifest.jsonl"))
 	if err != nil {

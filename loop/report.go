@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/gam-native/gam-native/generate"
@@ -31,7 +32,46 @@ type Report struct {
 		First TestResult `json:"first"`
 		Best  TestResult `json:"best"`
 	} `json:"test"`
-	Files map[string]string `json:"files"`
+	// Weakest are the classes with the lowest round-0 validation recall (chosen before the test set
+	// is read) with their test recall for the round-0 and the best model.
+	Weakest []WeakClass       `json:"weakest"`
+	Files   map[string]string `json:"files"`
+}
+
+// WeakClass is one of the round-0 model's weakest classes and what the run did to it on test.
+type WeakClass struct {
+	Class     string  `json:"class"`
+	ValRecall float64 `json:"val_recall_round0"`
+	First     float64 `json:"test_recall_first"`
+	Best      float64 `json:"test_recall_best"`
+}
+
+// numWeakest is how many of the round-0 model's weakest classes the report follows.
+const numWeakest = 3
+
+// weakest picks the n classes of lowest round-0 validation recall (ties by class order).
+func weakest(classes []string, val, first, best []float64, n int) []WeakClass {
+	idx := make([]int, 0, len(val))
+	for c := range val {
+		if c < len(classes) && c < len(first) && c < len(best) {
+			idx = append(idx, c)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return val[idx[a]] < val[idx[b]] })
+	var out []WeakClass
+	for _, c := range idx[:min(n, len(idx))] {
+		out = append(out, WeakClass{Class: classes[c], ValRecall: val[c], First: first[c], Best: best[c]})
+	}
+	return out
+}
+
+// weakestLine says in one line what happened to the weakest classes on test.
+func weakestLine(ws []WeakClass) string {
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = fmt.Sprintf("%s %.3f -> %.3f (%+.3f)", w.Class, w.First, w.Best, w.Best-w.First)
+	}
+	return "weakest classes at round 0 (by validation recall), test recall round 0 -> best: " + strings.Join(parts, ", ")
 }
 
 // RoundEntry is one round in report.json. Round 0 is the target trained on real data alone.
@@ -96,6 +136,9 @@ func (r *Runner) buildReport() (*Report, error) {
 		return nil, err
 	}
 	rep.Test.First, rep.Test.Best = test["first"], test["best"]
+	if len(rep.Rounds) > 0 {
+		rep.Weakest = weakest(rep.Classes, rep.Rounds[0].RecallPerClass, rep.Test.First.Recall, rep.Test.Best.Recall, numWeakest)
+	}
 	return rep, nil
 }
 
@@ -161,6 +204,9 @@ func markdown(rep *Report) string {
 		rows = append(rows, []string{name, f4(a), f4(z), fmt.Sprintf("%+.4f", z-a)})
 	}
 	b.WriteString(report.Table([]string{"class", "round 0", "best", "change"}, rows))
+	if len(rep.Weakest) > 0 {
+		b.WriteString("\n" + strings.ToUpper(weakestLine(rep.Weakest)[:1]) + weakestLine(rep.Weakest)[1:] + ".\n")
+	}
 	b.WriteString("\n![test recall](test_recall.png)\n\n## Rounds (validation)\n\n")
 	rows = nil
 	for _, e := range rep.Rounds {
@@ -207,5 +253,8 @@ func PrintSummary(w io.Writer, r *Runner) error {
 	}
 	_, err = fmt.Fprintf(w, "\nTest set (%s; stopped: %s)\n%s", rep.RunDir, rep.Stopped,
 		report.Aligned([]string{"metric", "round 0", fmt.Sprintf("best (round %d)", rep.BestRound)}, rows))
+	if err == nil && len(rep.Weakest) > 0 {
+		_, err = fmt.Fprintln(w, weakestLine(rep.Weakest))
+	}
 	return err
 }
