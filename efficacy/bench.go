@@ -153,7 +153,7 @@ func (b *Bench) protocol() map[string]any {
 		"target": o.Target, "target_epochs": o.Epochs, "batch_size": 128, "optimizer": "Adam 1e-3",
 		"generator": o.Generator, "generator_epochs": o.GenEpochs, "generator_training": "class-balanced",
 		"screen": o.Screen, "screen_epochs": o.ScreenEpochs, "budget": o.Budget, "rounds": o.Rounds,
-		"gen_fraction": o.GenFraction, "mixup_alpha": o.MixupAlpha, "gam_plus_from": o.PlusFrom, "seeds": o.Seeds, "tiny": o.Tiny,
+		"lr_schedule": o.LRSchedule, "gen_fraction": o.GenFraction, "mixup_alpha": o.MixupAlpha, "gam_plus_from": o.PlusFrom, "seeds": o.Seeds, "tiny": o.Tiny,
 	}
 }
 
@@ -164,7 +164,7 @@ func classifierSeed(seed uint64) uint64 { return seed*7 + 3 }
 // baseOptions is the reference protocol: 12 epochs (Options.Epochs), Adam 1e-3, batch 128.
 func (b *Bench) baseOptions(method string, seed uint64) train.ClassifierOptions {
 	return train.ClassifierOptions{Epochs: b.O.Epochs, BatchSize: 128, LR: 1e-3, Seed: classifierSeed(seed),
-		Sampling: train.SampleUniform, Label: fmt.Sprintf("%s s%d", method, seed)}
+		Sampling: train.SampleUniform, LRSchedule: b.O.LRSchedule, Label: fmt.Sprintf("%s s%d", method, seed)}
 }
 
 // remedyOptions are the classifier options of methods 1-5.

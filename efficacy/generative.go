@@ -212,7 +212,7 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	j.ScreenTraining.Epochs, j.ScreenTraining.Sampling = o.ScreenEpochs, train.SampleBalanced
 	j.ScreenTraining.Conditions = j.ScreenConditions()
 	j.TargetTraining = train.ClassifierOptions{Epochs: o.Epochs, BatchSize: 128, LR: 1e-3,
-		Sampling: train.SampleBalanced, GenFraction: o.GenFraction}
+		Sampling: train.SampleBalanced, GenFraction: o.GenFraction, LRSchedule: o.LRSchedule}
 	j.Loop.Rounds = o.Rounds
 	j.Loop.BudgetTotal = o.Budget
 	j.Plan.Budget = (o.Budget + o.Rounds - 1) / o.Rounds

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/train"
 )
 
 // Method names, in report order.
@@ -61,6 +62,9 @@ type Options struct {
 	Rounds       int     // GAM loop rounds (3)
 	GenFraction  float64 // share of each class's draws that are generated, GAM and untargeted (0.25)
 	MixupAlpha   float64 // mixup's Beta(alpha, alpha) (0.2)
+	// LRSchedule is every method's target learning-rate schedule: "" (constant, the reference
+	// protocol) or train.LRCosine (decayed to 0; far less seed noise, bench/NOTES.md).
+	LRSchedule string `json:",omitempty"`
 	// PlusFrom are the remedies that method gam-plus may add to GAM; the one with the best
 	// validation balanced accuracy on the seed is used. Default: augment, mixup (GAM's class-balanced
 	// mixing already does what oversampling and re-weighting do).
@@ -198,6 +202,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("epochs must be >= 1 (target %d, generator %d, screen %d)", o.Epochs, o.GenEpochs, o.ScreenEpochs)
 	case o.Budget < 1 || o.Rounds < 1 || o.Budget < o.Rounds:
 		return fmt.Errorf("budget %d over %d rounds: want budget >= rounds >= 1", o.Budget, o.Rounds)
+	case o.LRSchedule != "" && o.LRSchedule != train.LRConstant && o.LRSchedule != train.LRCosine:
+		return fmt.Errorf("lr schedule %q: want %q or %q", o.LRSchedule, train.LRConstant, train.LRCosine)
 	case o.GenFraction < 0 || o.GenFraction > 1:
 		return fmt.Errorf("gen fraction %v: want [0, 1]", o.GenFraction)
 	case len(o.Seeds) == 0:

@@ -46,6 +46,7 @@ func registerEfficacy() bool {
 			&cli.BoolFlag{Name: "tiny", Usage: "a few hundred images, 1 epoch, 1 seed: a smoke test"},
 			&cli.StringFlag{Name: "out", Usage: "result `DIR` (default runs/efficacy-SCENARIO); an existing one is resumed"},
 			&cli.IntFlag{Name: "epochs", Usage: "target classifier epochs (default 12, the reference protocol)"},
+			&cli.StringFlag{Name: "lr-schedule", Usage: "every method's target learning rate: constant (default, the reference protocol) or cosine (decayed to 0: far less seed noise)"},
 			&cli.IntFlag{Name: "gen-epochs", Usage: "generator epochs, class-balanced (default 20)"},
 			&cli.IntFlag{Name: "screen-epochs", Usage: "screen epochs, class-balanced (default 4)"},
 			&cli.IntFlag{Name: "budget", Usage: "generated images per seed, for untargeted and GAM alike (default 6000)"},
@@ -79,7 +80,7 @@ func splitList(s string) []string {
 func runEfficacy(c *cli.Context) error {
 	o := efficacy.Options{
 		Scenario: c.String("scenario"), Methods: splitList(c.String("methods")), Tiny: c.Bool("tiny"), Out: c.String("out"),
-		Epochs: c.Int("epochs"), GenEpochs: c.Int("gen-epochs"), ScreenEpochs: c.Int("screen-epochs"), Budget: c.Int("budget"),
+		Epochs: c.Int("epochs"), LRSchedule: c.String("lr-schedule"), GenEpochs: c.Int("gen-epochs"), ScreenEpochs: c.Int("screen-epochs"), Budget: c.Int("budget"),
 		Rounds: c.Int("rounds"), GenFraction: c.Float64("gen-fraction"), MixupAlpha: c.Float64("mixup-alpha"),
 		PlusFrom: splitList(c.String("plus-from")), PlusLoop: c.Bool("plus-loop"), TrainLimit: c.Int("train-limit"), TestLimit: c.Int("test-limit"),
 		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "),
