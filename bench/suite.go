@@ -125,7 +125,7 @@ type Figure struct {
 	Peer  *Stats  `json:"peer,omitempty"`
 	Ratio float64 `json:"peer_ratio,omitempty"`
 	// Efficiency (pipeline only) = attempts/s of the pipeline / ceiling_forward's images/s (sample
-	// + screen forward back to back at the best ceiling batch).
+	// + screen forward back to back at its best batch size).
 	Efficiency float64            `json:"efficiency,omitempty"`
 	Extra      map[string]float64 `json:"extra,omitempty"`
 	Note       string             `json:"note,omitempty"`
