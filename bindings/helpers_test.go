@@ -75,3 +75,13 @@ func ok2[A, B any](a A, b B, err error) (A, B) {
 	}
 	return a, b
 }
+
+// zooGenScreen opens the engine and loads the zoo's cVAE and screen, closed when the test ends.
+func zooGenScreen(t *testing.T) (*Engine, *Model, *Model) {
+	t.Helper()
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
+	s := ok(e.LoadModel(zooFile(t, "screen.pt"), RoleClassifier))
+	t.Cleanup(func() { s.Close(); g.Close() })
+	return e, g, s
+}

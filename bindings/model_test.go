@@ -349,11 +349,7 @@ func TestLabelRangeChecks(t *testing.T) {
 // SampleAsync gives the same images as Sample, lets other engine calls run while it works, and
 // reports bad arguments at once and a failed call at Wait.
 func TestSampleAsyncMatchesSample(t *testing.T) {
-	e := testEngine(t)
-	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
-	s := ok(e.LoadModel(zooFile(t, "screen.pt"), RoleClassifier))
-	defer g.Close()
-	defer s.Close()
+	e, g, s := zooGenScreen(t)
 	z := ok(e.Randn(1, 9, 64, int64(g.Meta.LatentDim)))
 	ys := make([]int64, 64)
 	for i := range ys {

@@ -9,11 +9,7 @@ import (
 // The step is sample -> screen forward -> fused screen in one call: its images, verdicts and
 // probabilities must be those of the three calls made one by one, for a full batch and a short one.
 func TestStepMatchesSeparateCalls(t *testing.T) {
-	e := testEngine(t)
-	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
-	s := ok(e.LoadModel(zooFile(t, "screen.pt"), RoleClassifier))
-	defer g.Close()
-	defer s.Close()
+	e, g, s := zooGenScreen(t)
 	const batch = 32
 	// Asking for a graph on the CPU runs eagerly and says why.
 	st := ok(e.NewStep(g, s, batch, 0, true))
@@ -66,11 +62,7 @@ func TestStepMatchesSeparateCalls(t *testing.T) {
 }
 
 func TestStepRefusesBadArguments(t *testing.T) {
-	e := testEngine(t)
-	g := ok(e.LoadModel(zooFile(t, "cvae.pt"), RoleGenerator))
-	s := ok(e.LoadModel(zooFile(t, "screen.pt"), RoleClassifier))
-	defer g.Close()
-	defer s.Close()
+	e, g, s := zooGenScreen(t)
 	for _, c := range []struct {
 		name      string
 		g, s      *Model
