@@ -31,7 +31,7 @@ const (
 	shirt = 6
 )
 
-func setup(t *testing.T) {
+func setup(t testing.TB) {
 	t.Helper()
 	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
 	if err != nil || bindings.FindZoo() == "" {
@@ -522,4 +522,29 @@ func TestAutoLatent(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("auto refused: %v", err)
 	}
+}
+
+// BenchmarkRun times the pipeline's Go stages and queues around the engine calls: two targets of
+// 100 accepted images at batch 64 into an in-memory sink (run with -benchmem for the allocations
+// per run). bench/ measures the same path against its ceiling and the Python peer.
+func BenchmarkRun(b *testing.B) {
+	setup(b)
+	f := &fixture
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 100},
+		{ID: "coat", Class: coat, ClassName: "coat", Count: 100}}
+	cfg := DefaultConfig()
+	cfg.BatchSize = 64
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	b.ResetTimer()
+	var accepted, attempts int
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: uint64(i), Round: 1, Calibration: f.cal}, &memSink{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		accepted += res.Accepted
+		attempts += res.Attempts
+	}
+	b.ReportMetric(float64(accepted)/b.Elapsed().Seconds(), "accepted/s")
+	b.ReportMetric(float64(attempts)/b.Elapsed().Seconds(), "attempts/s")
 }
