@@ -395,7 +395,9 @@ func (s *suite) pipelineSetup(n int, seed uint64, variant string) (generate.Mode
 // on the pipeline@n figure its attempts/s over the slower of the two (issue 5's measure).
 func (s *suite) stagesAlone(n int) error {
 	m, ts, o := s.pipelineSetup(n, 77, "pipeline")
-	perTarget := max(1, 2048/(n*len(ts)))
+	// About 16k images per timed run (~0.5 s of sampling, ~1 s of scoring here): with 2k, a run
+	// was a few scheduler slices long and two bench runs disagreed beyond their spreads.
+	perTarget := max(1, 16384/(n*len(ts)))
 	var sam, sco []float64
 	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
 		a, b, err := generate.StageAlone(s.e, m, ts, o, n, perTarget)
