@@ -143,3 +143,48 @@ func TestShrinkage(t *testing.T) {
 		})
 	}
 }
+
+// TestWeakConditionPooled: blurred images 8 points below the clean ones in every class, 15 per
+// class, so that no single class's blurry segment is significantly below its class; pooled over the
+// ten classes the gap is plain, so every blurry segment becomes a target and no shadow segment does.
+func TestWeakConditionPooled(t *testing.T) {
+	names := []string{"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"}
+	var cls, segs, q []string
+	for _, n := range names {
+		q = append(q, fmt.Sprintf("%q", n))
+		cls = append(cls, fmt.Sprintf(`{"class": %q, "support": 100, "precision": 0.88, "recall": 0.88, "fpr": 0.01}`, n))
+		segs = append(segs, fmt.Sprintf(`{"class": %q, "condition": "blurry", "support": 15, "recall": %g}`, n, 12.0/15),
+			fmt.Sprintf(`{"class": %q, "condition": "shadow", "support": 15, "recall": %g}`, n, 13.0/15))
+	}
+	doc := fmt.Sprintf(`{"format": "gam.metrics/v1", "classes": [%s], "metrics": {"classes": [%s], "segments": [%s]}}`,
+		strings.Join(q, ","), strings.Join(cls, ","), strings.Join(segs, ","))
+	m, err := ReadMetrics(strings.NewReader(doc), MetricsOptions{Bootstrap: DefaultConfig().Bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range m.Segments {
+		if u.Segment == "blurry" && u.RecallCI[1] < 0.88 {
+			t.Fatalf("%s: interval %v already below its class; the test needs segments that are not", u.ID, u.RecallCI)
+		}
+	}
+	weak := WeakConditions(m)
+	if !weak["blurry"] || weak["shadow"] || len(weak) != 1 {
+		t.Fatalf("weak conditions %v, want only blurry", weak)
+	}
+	classes, segments := ScoreDifficulty(m, DefaultWeights())
+	blurry, shadow := 0, 0
+	for _, tg := range TargetsFrom(m, classes, segments, 0) {
+		switch {
+		case strings.HasSuffix(tg.ID, "/blurry"):
+			blurry++
+			if tg.Condition != "blur" {
+				t.Errorf("%s: condition %q, want blur", tg.ID, tg.Condition)
+			}
+		case strings.HasSuffix(tg.ID, "/shadow"):
+			shadow++
+		}
+	}
+	if blurry != 10 || shadow != 0 {
+		t.Errorf("%d blurry and %d shadow segment targets, want 10 and 0", blurry, shadow)
+	}
+}
