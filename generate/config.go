@@ -14,8 +14,10 @@ type Config struct {
 	// With Latent = "real" it scales the posterior noise added around the real latents.
 	Temperature float32 `toml:"temperature"`
 	// Latent is where z comes from: LatentPrior ("prior", N(0, I)), LatentReal ("real",
-	// between the posterior means of real images of the target's class; needs encode) or
-	// LatentAuto ("auto": real when the generator has encode, else prior).
+	// between the posterior means of real images of the target's class; needs encode),
+	// LatentTransfer ("transfer", around real images of the classes the target is confused with,
+	// decoded as the target's class; needs encode) or LatentAuto ("auto": real when the
+	// generator has encode, else prior).
 	Latent string `toml:"latent"`
 	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
 	ProbThreshold float32 `toml:"prob_threshold"`
@@ -78,8 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
-	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentAuto:
-		return fmt.Errorf("generate.latent = %q: want %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentAuto)
+	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentTransfer && c.Latent != LatentAuto:
+		return fmt.Errorf("generate.latent = %q: want %q, %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentTransfer, LatentAuto)
 	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
 		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
 	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):

@@ -548,3 +548,65 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(float64(accepted)/b.Elapsed().Seconds(), "accepted/s")
 	b.ReportMetric(float64(attempts)/b.Elapsed().Seconds(), "attempts/s")
 }
+
+// latent = "transfer" decodes latents of real images of the confused classes as the target's class:
+// deterministic for a seed, the accepted shirts lie nearer the donor classes' real images than
+// shirts drawn between real shirts' latents do, and a target with no confused class draws from
+// every other class.
+func TestTransferLatents(t *testing.T) {
+	setup(t)
+	f := &fixture
+	lat, err := EncodeReal(f.e, f.gen, f.ds, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tshirt, pullover = 0, 2
+	confused := []plan.Confuser{{Class: tshirt, Name: "tshirt_top", Share: 0.6}, {Class: pullover, Name: "pullover", Share: 0.3}}
+	if d := lat.donors(shirt, confused); len(d) != 2 || d[0] != tshirt || d[1] != pullover {
+		t.Fatalf("donors %v, want the confused classes [0 2]", d)
+	}
+	if d := lat.donors(shirt, nil); len(d) != 9 {
+		t.Fatalf("donors without confusers %v, want the 9 other classes", d)
+	}
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 80, ConfusedWith: confused}}
+	gen := func(latent string) (*Result, *memSink) {
+		cfg := DefaultConfig()
+		cfg.Latent = latent
+		s := &memSink{}
+		res, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: 5, Round: 1, Calibration: f.cal, Latents: lat}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, s
+	}
+	rt, st := gen(LatentTransfer)
+	_, st2 := gen(LatentTransfer)
+	rr, sr := gen(LatentReal)
+	if len(st.acc) == 0 || len(st.acc) != len(st2.acc) {
+		t.Fatalf("transfer accepted %d then %d images", len(st.acc), len(st2.acc))
+	}
+	for i := range st.acc {
+		if maxAbs(st.acc[i].Pixels, st2.acc[i].Pixels) != 0 {
+			t.Fatalf("same seed, image %d differs", i)
+		}
+	}
+	var donors [][]float32
+	for i, y := range f.ds.Labels {
+		if (y == tshirt || y == pullover) && len(donors) < 600 {
+			donors = append(donors, f.ds.Image(i))
+		}
+	}
+	pix := func(s *memSink) (out [][]float32) {
+		for _, c := range s.acc {
+			out = append(out, c.Pixels)
+		}
+		return out
+	}
+	dt, dr := nearestReal(pix(st), donors), nearestReal(pix(sr), donors)
+	t.Logf("shirt: acceptance transfer %d/%d, real %d/%d; distance to the nearest t-shirt or pullover: transfer %.2f, real %.2f",
+		rt.Targets[0].Accepted, rt.Targets[0].Attempts, rr.Targets[0].Accepted, rr.Targets[0].Attempts, dt, dr)
+	if !(dt < dr) {
+		t.Errorf("transferred shirts should lie nearer the donor classes' images: %.2f vs %.2f", dt, dr)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/plan"
 )
 
 // Where z comes from (Config.Latent).
@@ -19,9 +20,22 @@ const (
 	// samples drift to blurry class means; between real latents it stays near real images (the
 	// idea of DeepSMOTE's latent interpolation). Needs a generator with encode.
 	LatentReal = "real"
+	// LatentTransfer draws z from real images of other classes and decodes it as the target's
+	// class: z = mu_i + temperature * sigma_i * eps for a real training image i of a donor class,
+	// the classes the target is confused with (plan.Target.ConfusedWith) when they have latents,
+	// else every other class. A conditional VAE's z holds what the label does not (pose, size,
+	// fit, brightness), so a scarce class borrows the variety of the plentiful ones instead of
+	// re-mixing its own few images (the idea of major-to-minor translation, M2m; Kim et al. 2020);
+	// from the confused classes, the images also sit where the target must be told from them.
+	// The screen keeps only those that read as the target. Needs a generator with encode.
+	LatentTransfer = "transfer"
 	// LatentAuto is LatentReal for a generator with encode and LatentPrior for one without.
 	LatentAuto = "auto"
 )
+
+// NeedsEncode says whether latent draws around real images' posteriors (EncodeReal), which needs a
+// generator with encode.
+func NeedsEncode(latent string) bool { return latent == LatentReal || latent == LatentTransfer }
 
 // resolveLatent turns LatentAuto into the source g supports.
 func resolveLatent(latent string, g *bindings.Model) string {
@@ -46,8 +60,8 @@ type Latents struct {
 // ones of each class, in dataset order, so the pool is deterministic).
 func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int) (*Latents, error) {
 	if !g.Meta.HasEncode {
-		return nil, fmt.Errorf("generate.latent = %q needs a generator with encode(x, y, attrs) -> (mu, logvar); %s has none (use latent = %q)",
-			LatentReal, g.Path, LatentPrior)
+		return nil, fmt.Errorf("generate.latent = %q or %q needs a generator with encode(x, y, attrs) -> (mu, logvar); %s has none (use latent = %q)",
+			LatentReal, LatentTransfer, g.Path, LatentPrior)
 	}
 	k, dim := g.Meta.NumClasses, g.Meta.LatentDim
 	l := &Latents{Dim: dim, Mu: make([][]float32, k), Sigma: make([][]float32, k)}
@@ -92,6 +106,42 @@ func (l *Latents) Count(cls int) int {
 		return 0
 	}
 	return len(l.Mu[cls]) / l.Dim
+}
+
+// donors are the classes LatentTransfer draws from for a target of class cls: the confused
+// classes that have latents, else every other class that has.
+func (l *Latents) donors(cls int, confused []plan.Confuser) []int {
+	var out []int
+	for _, c := range confused {
+		if c.Class != cls && l.Count(c.Class) > 0 {
+			out = append(out, c.Class)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for c := range l.Mu {
+		if c != cls && l.Count(c) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// DrawFrom returns n latents [n, Dim] drawn around real images of the donor classes, each row's
+// class uniform among them (see LatentTransfer).
+func (l *Latents) DrawFrom(rng *rand.Rand, donors []int, n int, temperature float32) []float32 {
+	d := l.Dim
+	z := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		c := donors[rng.IntN(len(donors))]
+		i := rng.IntN(l.Count(c))
+		mu, sg := l.Mu[c], l.Sigma[c]
+		for k := 0; k < d; k++ {
+			z[r*d+k] = mu[i*d+k] + temperature*sg[i*d+k]*float32(rng.NormFloat64())
+		}
+	}
+	return z
 }
 
 // Draw returns n latents [n, Dim] for class cls from rng (see LatentReal).

@@ -110,7 +110,7 @@ func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Datase
 	if o.Dedup, err = NewDedup(e, screen, real, 500, cfg.DupThreshold); err != nil {
 		return o, err
 	}
-	if cfg.Latent == LatentReal {
+	if NeedsEncode(cfg.Latent) {
 		if o.Latents, err = EncodeReal(e, g, real, 500); err != nil {
 			return o, err
 		}
@@ -184,8 +184,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		return nil, fmt.Errorf("generate: screen has %d classes, generator %d", m.Screen.Meta.NumClasses, g.Meta.NumClasses)
 	}
 	cfg.Latent = resolveLatent(cfg.Latent, g)
-	if cfg.Latent == LatentReal && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
-		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", LatentReal)
+	if NeedsEncode(cfg.Latent) && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
+		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", cfg.Latent)
 	}
 	for _, t := range targets {
 		if t.Class < 0 || t.Class >= g.Meta.NumClasses {
@@ -420,10 +420,18 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	fail := func(err error) *batch { b.err = fmt.Errorf("target %s: %w", t.ID, err); return b }
 	var z *bindings.Tensor
 	var err error
-	if cfg.Latent == LatentReal && o.Latents.Count(t.Class) > 0 {
+	var donors []int
+	if cfg.Latent == LatentTransfer {
+		donors = o.Latents.donors(t.Class, t.ConfusedWith)
+	}
+	switch {
+	case cfg.Latent == LatentReal && o.Latents.Count(t.Class) > 0:
 		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
 		z, err = e.FromF32(o.Latents.Draw(lr, t.Class, n, cfg.Temperature), int64(n), int64(o.Latents.Dim))
-	} else {
+	case len(donors) > 0:
+		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
+		z, err = e.FromF32(o.Latents.DrawFrom(lr, donors, n, cfg.Temperature), int64(n), int64(o.Latents.Dim))
+	default:
 		z, err = e.Randn(cfg.Temperature, b.seed, int64(n), int64(g.Meta.LatentDim))
 	}
 	if err != nil {

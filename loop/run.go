@@ -117,9 +117,9 @@ func (r *Runner) check() error {
 		}
 		noEncode := m.role == bindings.RoleGenerator && !mm.Meta.HasEncode
 		mm.Close()
-		if noEncode && r.Job.Generate.Latent == generate.LatentReal {
+		if noEncode && generate.NeedsEncode(r.Job.Generate.Latent) {
 			return fmt.Errorf("generate.latent = %q: models.generator %s has no encode(x, y, attrs) -> (mu, logvar); use latent = %q or a generator with encode",
-				generate.LatentReal, m.ref, generate.LatentPrior)
+				r.Job.Generate.Latent, m.ref, generate.LatentPrior)
 		}
 		*m.dst = p
 	}
