@@ -29,7 +29,12 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 		return nil, err
 	}
 	classes, segments := ScoreDifficulty(m, cfg.Weights)
-	targets := TargetsFrom(m, classes, segments, cfg.SeverityThreshold)
+	targets := inFocus(TargetsFrom(m, classes, segments, cfg.SeverityThreshold), cfg.Focus)
+	p := &Plan{Format: PlanFormat, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
+		Summary: m.Summary, Classes: classes, Segments: segments}
+	if len(targets) == 0 {
+		return p, nil // nothing in focus (no segment weaker than its class): nothing to generate
+	}
 	logits := make([]float64, len(targets))
 	for i, t := range targets {
 		logits[i] = t.Difficulty/cfg.Temperature + learner.LogWeight(t.ID)
@@ -41,8 +46,6 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	p := &Plan{Format: PlanFormat, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
-		Summary: m.Summary, Classes: classes, Segments: segments}
 	for i := range targets {
 		targets[i].Count = counts[i]
 		if counts[i] > 0 {
@@ -56,6 +59,20 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 		return p.Targets[a].Difficulty > p.Targets[b].Difficulty
 	})
 	return p, nil
+}
+
+// inFocus keeps the class targets, the segment targets, or both (Config.Focus).
+func inFocus(targets []Target, focus string) []Target {
+	if focus == "" || focus == FocusAll {
+		return targets
+	}
+	var out []Target
+	for _, t := range targets {
+		if (t.Condition != "") == (focus == FocusSegments) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // hardest keeps the n targets with the largest logits, in their original order.

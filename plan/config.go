@@ -14,6 +14,7 @@ type Config struct {
 	Cap               int            `toml:"cap" json:"cap"`                               // most images per target; 0: none
 	Temperature       float64        `toml:"temperature" json:"temperature"`               // softmax temperature over difficulty
 	MaxTargets        int            `toml:"max_targets" json:"max_targets"`               // keep the hardest N targets; 0: all
+	Focus             string         `toml:"focus" json:"focus,omitempty"`                 // all | classes | segments: which targets get budget
 	SeverityThreshold float64        `toml:"severity_threshold" json:"severity_threshold"` // severity from which an image is "in" a condition
 	Weights           Weights        `toml:"weights" json:"weights"`
 	Bootstrap         Bootstrap      `toml:"bootstrap" json:"bootstrap"`
@@ -21,12 +22,23 @@ type Config struct {
 	Memory            MemoryConfig   `toml:"memory" json:"memory"`
 }
 
+// Values of Config.Focus: which targets the budget goes to. FocusSegments is for a condition shift
+// (the weak segments' images, not more of the classes, which the data already holds enough of);
+// FocusClasses ignores the segments. A plan with no target in focus has no targets (nothing is
+// generated that round).
+const (
+	FocusAll      = "all"
+	FocusClasses  = "classes"
+	FocusSegments = "segments"
+)
+
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
 		Budget:            1000,
 		Floor:             0,
 		Temperature:       0.2,
+		Focus:             FocusAll,
 		SeverityThreshold: DefaultSeverityThreshold,
 		Weights:           DefaultWeights(),
 		Bootstrap:         Bootstrap{Resamples: 1000, Seed: 1, Level: 0.95},
@@ -50,6 +62,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("plan.temperature: %v, want > 0", c.Temperature)
 	case c.MaxTargets < 0:
 		return fmt.Errorf("plan.max_targets: %d, want >= 0 (0: all)", c.MaxTargets)
+	case c.Focus != "" && c.Focus != FocusAll && c.Focus != FocusClasses && c.Focus != FocusSegments:
+		return fmt.Errorf("plan.focus: %q, want %q, %q or %q", c.Focus, FocusAll, FocusClasses, FocusSegments)
 	case !(c.SeverityThreshold > 0 && c.SeverityThreshold <= 1):
 		return fmt.Errorf("plan.severity_threshold: %v, want in (0, 1]", c.SeverityThreshold)
 	case c.Bootstrap.Level != 0 && !(c.Bootstrap.Level > 0 && c.Bootstrap.Level < 1):

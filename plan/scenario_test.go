@@ -188,3 +188,39 @@ func TestWeakConditionPooled(t *testing.T) {
 		t.Errorf("%d blurry and %d shadow segment targets, want 10 and 0", blurry, shadow)
 	}
 }
+
+// plan.focus keeps the budget on the segment targets or on the class targets; with no segment
+// weaker than its class, a segments-only plan is empty.
+func TestFocus(t *testing.T) {
+	weak := fashionDoc(0.88, true, map[string]float64{"shirt": 0.15}, map[string]float64{"coat/blurry": 0.4, "bag/shadow": 0.5})
+	for _, tc := range []struct {
+		focus    string
+		segments bool // want only segment targets (else only classes)
+	}{{FocusSegments, true}, {FocusClasses, false}} {
+		cfg := DefaultConfig()
+		cfg.Focus = tc.focus
+		p := planFor(t, weak, cfg)
+		total := 0
+		for _, tg := range p.Targets {
+			total += tg.Count
+			if (tg.Condition != "") != tc.segments {
+				t.Errorf("focus %s: target %s (condition %q)", tc.focus, tg.ID, tg.Condition)
+			}
+		}
+		if total != cfg.Budget || len(p.Targets) == 0 {
+			t.Errorf("focus %s: %d targets, %d images; want the budget %d", tc.focus, len(p.Targets), total, cfg.Budget)
+		}
+		if tc.segments && (p.Count("coat/blurry") == 0 || p.Count("bag/shadow") == 0) {
+			t.Errorf("focus segments: coat/blurry %d, bag/shadow %d", p.Count("coat/blurry"), p.Count("bag/shadow"))
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Focus = FocusSegments
+	if p := planFor(t, fashionDoc(0.9, false, nil, nil), cfg); len(p.Targets) != 0 {
+		t.Errorf("no weak segment, focus segments: %d targets, want none", len(p.Targets))
+	}
+	cfg.Focus = "segment"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "plan.focus") {
+		t.Errorf("focus %q: error %v, want one naming plan.focus", cfg.Focus, err)
+	}
+}
