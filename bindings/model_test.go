@@ -19,6 +19,7 @@ func TestZooModelsLoadWithMetadata(t *testing.T) {
 		encode     bool
 	}{
 		{"conditional VAE", "cvae.pt", RoleGenerator, "vae", 2, false, true},
+		{"conditional VAE, convolutional", "cvae_conv.pt", RoleGenerator, "vae", 2, false, true},
 		{"conditional GAN", "cgan.pt", RoleGenerator, "gan", 2, false, false},
 		{"target CNN", "cnn.pt", RoleClassifier, "", 0, true, false},
 		{"screen", "screen.pt", RoleClassifier, "", 0, true, false},
@@ -87,7 +88,7 @@ func sampleBatch(t testing.TB, e *Engine, g *Model, n int, seed uint64) []float3
 
 func TestSampleShapeRangeAndSeed(t *testing.T) {
 	e := testEngine(t)
-	for _, f := range []string{"cvae.pt", "cgan.pt"} {
+	for _, f := range []string{"cvae.pt", "cvae_conv.pt", "cgan.pt"} {
 		t.Run(f, func(t *testing.T) {
 			g := ok(e.LoadModel(zooFile(t, f), RoleGenerator))
 			defer g.Close()
@@ -214,7 +215,7 @@ func TestClassWeightsChangeTheLoss(t *testing.T) {
 func TestSaveAndReloadGivesSameOutputs(t *testing.T) {
 	e := testEngine(t)
 	dir := t.TempDir()
-	for _, f := range []string{"cvae.pt", "cgan.pt"} {
+	for _, f := range []string{"cvae.pt", "cvae_conv.pt", "cgan.pt"} {
 		t.Run(f, func(t *testing.T) {
 			g := ok(e.LoadModel(zooFile(t, f), RoleGenerator))
 			defer g.Close()

@@ -7,10 +7,11 @@ import (
 
 // ZooModels are the built-in models `make` exports to TorchScript, by file name.
 var ZooModels = map[string]Role{
-	"cvae.pt":   RoleGenerator,
-	"cgan.pt":   RoleGenerator,
-	"cnn.pt":    RoleClassifier,
-	"screen.pt": RoleClassifier,
+	"cvae.pt":      RoleGenerator,
+	"cvae_conv.pt": RoleGenerator,
+	"cgan.pt":      RoleGenerator,
+	"cnn.pt":       RoleClassifier,
+	"screen.pt":    RoleClassifier,
 }
 
 // FindZoo returns the folder of the built-in model zoo: $GAM_ZOO, else zoo/ beside the binary,

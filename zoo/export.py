@@ -3,7 +3,7 @@
     /usr/bin/python3 zoo/export.py --out DIR [--seed 0]
         [--image-shape C,H,W] [--num-classes K] [--latent-dim L] [--attr-names blur,shadow]
 
-Writes DIR/cvae.pt, cgan.pt, cnn.pt, screen.pt and prints one line per file. Idempotent:
+Writes DIR/cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt and prints one line per file. Idempotent:
 a file whose bytes would not change is left untouched (its mtime too), and every write
 goes to a temporary file in DIR, fsynced, then renamed over the old one.
 """
@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 from cgan import CGAN  # noqa: E402
 from cnn import CNN  # noqa: E402
-from cvae import CVAE  # noqa: E402
+from cvae import CVAE, ConvCVAE  # noqa: E402
 from screen import Screen  # noqa: E402
 
 
@@ -88,6 +88,7 @@ def main() -> None:
     os.makedirs(a.out, exist_ok=True)
     for name, make in [
         ("cvae.pt", lambda: CVAE(**gen)),
+        ("cvae_conv.pt", lambda: ConvCVAE(**gen)),
         ("cgan.pt", lambda: CGAN(**gen)),
         ("cnn.pt", lambda: CNN(**cls)),
         ("screen.pt", lambda: Screen(**cls)),
