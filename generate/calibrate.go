@@ -13,6 +13,57 @@ import (
 // ELBO and a GAN's discriminator live on different scales).
 type Calibration struct {
 	PerClass [][]float32 // sorted raw scores of real images, per class
+	// Screen holds, per class, the screen's sorted probability of the class on its real images
+	// (CalibrateScreen; nil unless generate.prob_calibrated).
+	Screen [][]float32
+}
+
+// CalibrateScreen records the screen's probability of the true class on up to perClass real
+// images of each class of ds, for Config.ProbCalibrated.
+func (c *Calibration) CalibrateScreen(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, perClass int) error {
+	k := screen.Meta.NumClasses
+	c.Screen = make([][]float32, k)
+	for cls, idx := range firstPerClass(ds, k, perClass) {
+		if len(idx) == 0 {
+			continue
+		}
+		p, err := screenProbOf(e, screen, ds, idx, cls)
+		if err != nil {
+			return fmt.Errorf("calibrating the screen on class %d: %w", cls, err)
+		}
+		slices.Sort(p)
+		c.Screen[cls] = p
+	}
+	return nil
+}
+
+func screenProbOf(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset, idx []int, cls int) ([]float32, error) {
+	x, y, _, err := realBatch(e, ds, idx, cls)
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.CloseAll(x, y)
+	logits, err := screen.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	defer logits.Close()
+	verdict, prob, acc, err := e.Screen(logits, y, nil, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer bindings.CloseAll(verdict, prob, acc)
+	return prob.F32()
+}
+
+// ScreenThreshold is class cls's screen threshold at percentile q of its real images' probabilities
+// (the nearest rank below), or q itself when the class has none.
+func (c *Calibration) ScreenThreshold(cls int, q float32) float32 {
+	if c == nil || cls >= len(c.Screen) || len(c.Screen[cls]) == 0 {
+		return q
+	}
+	s := c.Screen[cls]
+	return s[int(q*float32(len(s)-1))]
 }
 
 // Calibrate scores up to perClass real images of each class of ds with g's confidence.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -330,6 +331,7 @@ func TestConfigValidation(t *testing.T) {
 		{"prob threshold above 1", func(c *Config) { c.ProbThreshold = 1.2 }, "prob_threshold"},
 		{"confidence threshold below 0", func(c *Config) { c.ConfThreshold = -0.1 }, "conf_threshold"},
 		{"review band past 1", func(c *Config) { c.ProbThreshold, c.ReviewBand = 0.9, 0.2 }, "review_band"},
+		{"review band with a calibrated screen", func(c *Config) { c.ProbCalibrated, c.ReviewBand = true, 0.05 }, "prob_calibrated"},
 		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
 		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},
 		{"unknown step", func(c *Config) { c.Step = "cuda-graph" }, "generate.step"},
@@ -608,5 +610,58 @@ func TestTransferLatents(t *testing.T) {
 		rt.Targets[0].Accepted, rt.Targets[0].Attempts, rr.Targets[0].Accepted, rr.Targets[0].Attempts, dt, dr)
 	if !(dt < dr) {
 		t.Errorf("transferred shirts should lie nearer the donor classes' images: %.2f vs %.2f", dt, dr)
+	}
+}
+
+// prob_calibrated: the screen's threshold for a class is a percentile of its probability on real
+// images of the class, and the argmax need not agree. Shirts, which the briefly trained screen
+// mostly calls something else, then pass at about the rate real shirts would; every accepted image
+// reaches its class's threshold.
+func TestCalibratedScreen(t *testing.T) {
+	setup(t)
+	f := &fixture
+	cfg := DefaultConfig()
+	cfg.ProbThreshold, cfg.ProbCalibrated, cfg.ConfThreshold = 0.5, true, 0
+	o, err := NewOptions(f.e, f.gen, f.screen, f.ds, cfg, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := o.Calibration.Screen[shirt]
+	if len(s) != 500 || !slices.IsSorted(s) {
+		t.Fatalf("screen calibration of shirts: %d values, sorted %v", len(s), slices.IsSorted(s))
+	}
+	thr := o.Calibration.ScreenThreshold(shirt, 0.5)
+	if thr != s[249] || o.Calibration.ScreenThreshold(shirt, 0) != s[0] || o.Calibration.ScreenThreshold(shirt, 1) != s[499] {
+		t.Fatalf("thresholds %v %v %v, want the 250th, first and last of the sorted probabilities", thr, o.Calibration.ScreenThreshold(shirt, 0), o.Calibration.ScreenThreshold(shirt, 1))
+	}
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 60}}
+	run := func(c Config) (*Result, *memSink) {
+		o.Config = c
+		sk := &memSink{}
+		res, err := Run(context.Background(), f.e, m, targets, o, sk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, sk
+	}
+	rc, sc := run(cfg)
+	fixed := cfg
+	fixed.ProbThreshold, fixed.ProbCalibrated = 0.9, false
+	rf, _ := run(fixed)
+	ac := float64(rc.Targets[0].Accepted) / float64(rc.Targets[0].Attempts)
+	af := float64(rf.Targets[0].Accepted) / float64(rf.Targets[0].Attempts)
+	t.Logf("shirt: threshold %.3f at the median real shirt; acceptance calibrated %.3f (label rejections %d), fixed 0.9 %.3f (label rejections %d)",
+		thr, ac, rc.Targets[0].Rejected[ReasonLabel], af, rf.Targets[0].Rejected[ReasonLabel])
+	if !(ac > af) {
+		t.Errorf("calibrated acceptance %.3f not above the fixed threshold's %.3f", ac, af)
+	}
+	if len(sc.acc) == 0 {
+		t.Fatal("nothing accepted")
+	}
+	for i, c := range sc.acc {
+		if c.ScreenProb < thr {
+			t.Fatalf("accepted image %d at screen probability %.3f < the class threshold %.3f", i, c.ScreenProb, thr)
+		}
 	}
 }

@@ -110,6 +110,11 @@ func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Datase
 	if o.Dedup, err = NewDedup(e, screen, real, 500, cfg.DupThreshold); err != nil {
 		return o, err
 	}
+	if cfg.ProbCalibrated {
+		if err = o.Calibration.CalibrateScreen(e, screen, real, 500); err != nil {
+			return o, err
+		}
+	}
 	if NeedsEncode(cfg.Latent) {
 		if o.Latents, err = EncodeReal(e, g, real, 500); err != nil {
 			return o, err
@@ -405,8 +410,8 @@ func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
 			mode = StepGraph
 		}
 	}
-	if mode == StepSplit {
-		return nil, nil
+	if mode == StepSplit || cfg.ProbCalibrated {
+		return nil, nil // the calibrated screen's per-class threshold and label rule live in screenBatch
 	}
 	return e.NewStep(m.Generator, m.Screen, cfg.BatchSize, cfg.ProbThreshold, mode == StepGraph)
 }
@@ -517,7 +522,7 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 // generation confidence of the survivors only (it costs twice the screen per image and most
 // images fall at the screen), and copies out the accepted rows (pixels, embeddings, margins).
 func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, dedup bool, b *batch) error {
-	survivors, err := screenBatch(e, m, cfg, b)
+	survivors, err := screenBatch(e, m, cfg, cal, class, b)
 	if err != nil {
 		return err
 	}
@@ -594,7 +599,10 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 
 // screenBatch fills b's verdicts and probabilities (unless the fused step did) and returns the
 // rows that passed the screen, in order.
-func screenBatch(e *bindings.Engine, m Models, cfg Config, b *batch) ([]int64, error) {
+//
+// With cfg.ProbCalibrated the threshold is the class's percentile threshold and a row the screen
+// gives to another class passes when its probability of the intended class reaches it.
+func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, class int, b *batch) ([]int64, error) {
 	if b.screened {
 		var rows []int64
 		for i, v := range b.verdict {
@@ -609,7 +617,11 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, b *batch) ([]int64, e
 		return nil, err
 	}
 	defer logits.Close()
-	verdict, prob, acc, err := e.Screen(logits, b.y, nil, cfg.ProbThreshold, 0)
+	thr := cfg.ProbThreshold
+	if cfg.ProbCalibrated {
+		thr = cal.ScreenThreshold(class, cfg.ProbThreshold)
+	}
+	verdict, prob, acc, err := e.Screen(logits, b.y, nil, thr, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -620,7 +632,19 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, b *batch) ([]int64, e
 	if b.prob, err = prob.F32(); err != nil {
 		return nil, err
 	}
-	return acc.I64()
+	if !cfg.ProbCalibrated {
+		return acc.I64()
+	}
+	var rows []int64
+	for i, v := range b.verdict {
+		if bindings.Verdict(v) == bindings.VerdictLabel && b.prob[i] >= thr {
+			b.verdict[i] = int64(bindings.VerdictAccept)
+		}
+		if bindings.Verdict(b.verdict[i]) == bindings.VerdictAccept {
+			rows = append(rows, int64(i))
+		}
+	}
+	return rows, nil
 }
 
 // confidenceRows is the generator's raw confidence on the selected rows xs of batch b.
