@@ -484,27 +484,31 @@ func (r *Runner) feedback(n int) error {
 	if err := jsonfile.ReadJSON(r.path("rounds", roundDir(n), "plan.json"), &p); err != nil {
 		return err
 	}
-	res := plan.RoundResult{Targets: p.Targets, TargetDelta: map[string]float64{}, ClassDelta: map[string]float64{}}
+	res := plan.RoundResult{Targets: p.Targets, TargetDelta: map[string]float64{}, ClassDelta: map[string]float64{},
+		TargetSE: map[string]float64{}, ClassSE: map[string]float64{}}
 	for _, t := range p.Targets {
 		a, ok1 := prev.Unit(t.ID)
 		b, ok2 := cur.Unit(t.ID)
 		if ok1 && ok2 {
 			res.TargetDelta[t.ID] = b.Recall - a.Recall
+			res.TargetSE[t.ID] = plan.DeltaSE(a.Recall, a.Support, b.Recall, b.Support)
 		} else {
 			res.TargetDelta[t.ID] = 0
 		}
 	}
 	for i := range cur.PerClass {
-		res.ClassDelta[cur.PerClass[i].ClassName] = cur.PerClass[i].Recall - prev.PerClass[i].Recall
+		a, b := prev.PerClass[i], cur.PerClass[i]
+		res.ClassDelta[b.ClassName] = b.Recall - a.Recall
+		res.ClassSE[b.ClassName] = plan.DeltaSE(a.Recall, a.Support, b.Recall, b.Support)
 	}
 	rep, err := r.State.Learner.Update(res)
 	if err != nil {
 		return err
 	}
-	// A target whose own class or segment lost more than the harm tolerance is rolled back too:
+	// A target whose own class or segment lost more than the harm tolerance (and harm_z standard errors) is rolled back too:
 	// its images taught the classifier something wrong about the very thing they were made for.
 	for _, t := range p.Targets {
-		if res.TargetDelta[t.ID] < -r.Job.Plan.Feedback.HarmTolerance && !slices.Contains(rep.Rollback, t.ID) {
+		if r.Job.Plan.Feedback.Harmful(res.TargetDelta[t.ID], res.TargetSE[t.ID]) && !slices.Contains(rep.Rollback, t.ID) {
 			rep.Rollback = append(rep.Rollback, t.ID)
 		}
 	}

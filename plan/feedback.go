@@ -12,12 +12,15 @@ type FeedbackConfig struct {
 	GainScale     float64 `toml:"gain_scale" json:"gain_scale"`         // recall change worth a full reward; default 0.02
 	MinGain       float64 `toml:"min_gain" json:"min_gain"`             // change a target must beat to count as helping; default 0.002
 	HarmTolerance float64 `toml:"harm_tolerance" json:"harm_tolerance"` // recall drop of an untargeted class that flags a round; default 0.01
-	MaxLogWeight  float64 `toml:"max_log_weight" json:"max_log_weight"` // |log weight| bound, so no target is starved for good; default 3
+	// HarmZ: a drop must also exceed HarmZ standard errors of the change (RoundResult.ClassSE), so that
+	// a class losing one or two of its 100 validation images does not roll a round back; default 1.
+	HarmZ        float64 `toml:"harm_z" json:"harm_z"`
+	MaxLogWeight float64 `toml:"max_log_weight" json:"max_log_weight"` // |log weight| bound, so no target is starved for good; default 3
 }
 
 // DefaultFeedback returns the documented defaults.
 func DefaultFeedback() FeedbackConfig {
-	return FeedbackConfig{Eta: 1, GainScale: 0.02, MinGain: 0.002, HarmTolerance: 0.01, MaxLogWeight: 3}
+	return FeedbackConfig{Eta: 1, GainScale: 0.02, MinGain: 0.002, HarmTolerance: 0.01, HarmZ: 1, MaxLogWeight: 3}
 }
 
 // Validate rejects settings the update cannot use.
@@ -29,6 +32,8 @@ func (c FeedbackConfig) Validate() error {
 		return fmt.Errorf("feedback.gain_scale: %v, want > 0", c.GainScale)
 	case !(c.HarmTolerance >= 0):
 		return fmt.Errorf("feedback.harm_tolerance: %v, want >= 0", c.HarmTolerance)
+	case !(c.HarmZ >= 0):
+		return fmt.Errorf("feedback.harm_z: %v, want >= 0", c.HarmZ)
 	case !(c.MaxLogWeight > 0):
 		return fmt.Errorf("feedback.max_log_weight: %v, want > 0", c.MaxLogWeight)
 	}
@@ -64,6 +69,32 @@ type RoundResult struct {
 	Targets     []Target
 	TargetDelta map[string]float64 // by target ID
 	ClassDelta  map[string]float64 // by class name
+	// ClassSE and TargetSE are the standard errors of those changes (DeltaSE); a missing entry is 0,
+	// and then only the tolerance counts.
+	ClassSE  map[string]float64
+	TargetSE map[string]float64
+}
+
+// DeltaSE is the standard error of the change between two recalls measured on n0 and n1 images,
+// sqrt(p0(1-p0)/n0 + p1(1-p1)/n1), each p shrunk toward 1/2 as Agresti-Coull does ((hits+2)/(n+4)),
+// so that a recall of 1 still has a spread. Treating the two as independent overstates the noise a
+// little when the images are the same ones; a harm flag should err that way.
+func DeltaSE(p0 float64, n0 int, p1 float64, n1 int) float64 {
+	v := func(p float64, n int) float64 {
+		if n <= 0 {
+			return 0
+		}
+		q := (p*float64(n) + 2) / float64(n+4)
+		return q * (1 - q) / float64(n+4)
+	}
+	return math.Sqrt(v(p0, n0) + v(p1, n1))
+}
+
+// Harmful says whether a recall change d with standard error se is a harm: a drop beyond the
+// tolerance and beyond HarmZ standard errors. Recalls are counts over images, so a drop of exactly
+// the tolerance (one image of 100 at 0.01) is not beyond it; the 1e-9 absorbs float rounding.
+func (c FeedbackConfig) Harmful(d, se float64) bool {
+	return d < -math.Max(c.HarmTolerance, c.HarmZ*se)-1e-9
 }
 
 // Harm is an untargeted class whose recall fell beyond the tolerance.
@@ -84,7 +115,7 @@ func (r RoundReport) Flagged() bool { return len(r.Harmed) > 0 }
 
 // Update applies one round. Reward r = clamp((delta - MinGain) / GainScale, -1, 1), so a target that
 // did not beat MinGain loses weight; logw += Eta * r, then weights are centred and bounded. If an
-// untargeted class lost more than HarmTolerance recall, the round is flagged; the targets aimed at
+// untargeted class lost more than HarmTolerance recall and HarmZ standard errors, the round is flagged; the targets aimed at
 // that class's boundary (it is in their ConfusedWith), or every target when none is, are to be rolled
 // back and get reward -1.
 func (l *Learner) Update(r RoundResult) (RoundReport, error) {
@@ -108,7 +139,7 @@ func (l *Learner) Update(r RoundResult) (RoundReport, error) {
 		targeted[t.ClassName] = true
 	}
 	for class, d := range r.ClassDelta {
-		if !targeted[class] && d < -l.Config.HarmTolerance {
+		if !targeted[class] && l.Config.Harmful(d, r.ClassSE[class]) {
 			rep.Harmed = append(rep.Harmed, Harm{Class: class, Delta: d})
 		}
 	}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -64,5 +65,44 @@ func TestFeedbackRounds(t *testing.T) {
 	}
 	if _, err := l.Update(RoundResult{Targets: targets, TargetDelta: map[string]float64{"shirt": 0}}); err == nil {
 		t.Error("a round missing a target's measurement was accepted")
+	}
+}
+
+// A harm flag needs a drop beyond the tolerance and beyond HarmZ standard errors of the change: one
+// image of 100 (0.01 in float, -0.010000000000000009) is not one, nor is three, at z = 1.
+func TestHarmNeedsMoreThanNoise(t *testing.T) {
+	if se := DeltaSE(0.9, 100, 0.8, 100); math.Abs(se-0.05084) > 1e-4 {
+		t.Fatalf("DeltaSE(0.9, 100, 0.8, 100) = %.5f, want 0.05084 (hand-computed, Agresti-Coull)", se)
+	}
+	c := DefaultFeedback()
+	oneImage := 0.87 - 0.88
+	cases := []struct {
+		desc string
+		z    float64
+		d    float64
+		want bool
+	}{
+		{"one image, tolerance only", 0, oneImage, false},
+		{"two images, tolerance only", 0, 0.86 - 0.88, true},
+		{"three images at z = 1", 1, 0.85 - 0.88, false},
+		{"ten images at z = 1", 1, 0.78 - 0.88, true},
+	}
+	for _, tc := range cases {
+		c.HarmZ = tc.z
+		se := DeltaSE(0.88, 100, 0.88+tc.d, 100)
+		if got := c.Harmful(tc.d, se); got != tc.want {
+			t.Errorf("%s: Harmful(%.3f, se %.3f) = %v, want %v", tc.desc, tc.d, se, got, tc.want)
+		}
+	}
+	l := NewLearner(DefaultFeedback())
+	tg := []Target{{ID: "shirt", ClassName: "shirt"}}
+	rep, err := l.Update(RoundResult{Targets: tg, TargetDelta: map[string]float64{"shirt": 0.05},
+		ClassDelta: map[string]float64{"coat": 0.85 - 0.88, "dress": 0.78 - 0.88},
+		ClassSE:    map[string]float64{"coat": DeltaSE(0.88, 100, 0.85, 100), "dress": DeltaSE(0.88, 100, 0.78, 100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Harmed) != 1 || rep.Harmed[0].Class != "dress" {
+		t.Errorf("harmed %v, want only dress (coat's 3 images are within one standard error)", rep.Harmed)
 	}
 }
