@@ -48,6 +48,7 @@ func registerEfficacy() bool {
 			&cli.IntFlag{Name: "epochs", Usage: "target classifier epochs (default 12, the reference protocol)"},
 			&cli.StringFlag{Name: "lr-schedule", Usage: "every method's target learning rate: constant (default, the reference protocol) or cosine (decayed to 0: far less seed noise)"},
 			&cli.StringFlag{Name: "generator", Usage: "the shared generator of untargeted generation and GAM: a zoo name (zoo:cvae, zoo:cvae_conv, zoo:cgan) or a TorchScript `FILE` (default zoo:cvae)"},
+			&cli.StringFlag{Name: "screen", Usage: "the shared screen of GAM: a zoo name (zoo:screen, zoo:cnn) or a TorchScript `FILE` (default zoo:screen)"},
 			&cli.IntFlag{Name: "gen-epochs", Usage: "generator epochs, class-balanced (default 20)"},
 			&cli.IntFlag{Name: "screen-epochs", Usage: "screen epochs, class-balanced (default 4)"},
 			&cli.IntFlag{Name: "budget", Usage: "generated images per seed, for untargeted and GAM alike (default 6000)"},
@@ -84,7 +85,7 @@ func runEfficacy(c *cli.Context) error {
 		Epochs: c.Int("epochs"), LRSchedule: c.String("lr-schedule"), GenEpochs: c.Int("gen-epochs"), ScreenEpochs: c.Int("screen-epochs"), Budget: c.Int("budget"),
 		Rounds: c.Int("rounds"), GenFraction: c.Float64("gen-fraction"), MixupAlpha: c.Float64("mixup-alpha"),
 		PlusFrom: splitList(c.String("plus-from")), PlusLoop: c.Bool("plus-loop"), TrainLimit: c.Int("train-limit"), TestLimit: c.Int("test-limit"),
-		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "), Generator: c.String("generator"),
+		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "), Generator: c.String("generator"), Screen: c.String("screen"),
 	}
 	if f := c.String("gam-job"); f != "" {
 		b, err := os.ReadFile(f)
