@@ -62,7 +62,8 @@ type Config struct {
 	// the device per batch); StepGraph ("graph") is fused and, on a CUDA device, replays it as one
 	// captured CUDA graph. StepAuto ("auto", the default) is "graph" on a CUDA device and "split"
 	// on the CPU, where the two stages overlap on two threads. A target whose condition is applied
-	// by the native operation before screening always takes the split path.
+	// by the native operation before screening always takes the split path, and so does every
+	// target when ProbCalibrated is set (its per-class threshold and label rule are applied in Go).
 	Step string `toml:"step"`
 	// QueueDepth is the number of batches each stage may run ahead of the next.
 	QueueDepth int `toml:"queue_depth"`

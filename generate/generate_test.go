@@ -651,10 +651,22 @@ func TestCalibratedScreen(t *testing.T) {
 	rf, _ := run(fixed)
 	ac := float64(rc.Targets[0].Accepted) / float64(rc.Targets[0].Attempts)
 	af := float64(rf.Targets[0].Accepted) / float64(rf.Targets[0].Attempts)
-	t.Logf("shirt: threshold %.3f at the median real shirt; acceptance calibrated %.3f (label rejections %d), fixed 0.9 %.3f (label rejections %d)",
-		thr, ac, rc.Targets[0].Rejected[ReasonLabel], af, rf.Targets[0].Rejected[ReasonLabel])
+	t.Logf("shirt: threshold %.3f at the median real shirt; acceptance calibrated %.3f (prob rejections %d), fixed 0.9 %.3f (label rejections %d)",
+		thr, ac, rc.Targets[0].Rejected[ReasonProb], af, rf.Targets[0].Rejected[ReasonLabel])
 	if !(ac > af) {
 		t.Errorf("calibrated acceptance %.3f not above the fixed threshold's %.3f", ac, af)
+	}
+	// The same threshold as a plain probability, argmax check kept: the calibrated rule must pass
+	// more, the rows whose argmax is another class but whose shirt probability reaches it.
+	same := cfg
+	same.ProbThreshold, same.ProbCalibrated = thr, false
+	rs, _ := run(same)
+	as := float64(rs.Targets[0].Accepted) / float64(rs.Targets[0].Attempts)
+	if !(ac > as) {
+		t.Errorf("calibrated acceptance %.3f not above the same threshold with the argmax check (%.3f)", ac, as)
+	}
+	if rc.Targets[0].Rejected[ReasonLabel] != 0 {
+		t.Errorf("calibrated run counted %d label rejections; the argmax is not a criterion there", rc.Targets[0].Rejected[ReasonLabel])
 	}
 	if len(sc.acc) == 0 {
 		t.Fatal("nothing accepted")

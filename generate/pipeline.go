@@ -92,14 +92,16 @@ type Options struct {
 	Round       int
 	Calibration *Calibration
 	Dedup       *Dedup
-	// Latents are the real images' latents that Config.Latent = "real" draws from (EncodeReal);
-	// a target whose class has none falls back to the prior.
+	// Latents are the real images' latents that Config.Latent = "real" and "transfer" draw from
+	// (EncodeReal); a target with none to draw from falls back to the prior.
 	Latents *Latents
 }
 
 // NewOptions computes what a run needs from the real training images: the confidence
-// calibration (200 images per class), the duplicate index (500 per class) and, with
-// cfg.Latent = "real", the real latents (500 per class).
+// calibration (200 images per class), the duplicate index (500 per class), with
+// cfg.Latent = "real" or "transfer" the real latents (500 per class), and with cfg.ProbCalibrated
+// the screen's probabilities (500 per class; the screen was trained on these images, so the
+// thresholds sit a little higher than on held-out ones).
 func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Dataset, cfg Config, seed uint64, round int) (Options, error) {
 	cfg.Latent = resolveLatent(cfg.Latent, g)
 	o := Options{Config: cfg, Seed: seed, Round: round}
@@ -189,6 +191,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		return nil, fmt.Errorf("generate: screen has %d classes, generator %d", m.Screen.Meta.NumClasses, g.Meta.NumClasses)
 	}
 	cfg.Latent = resolveLatent(cfg.Latent, g)
+	if cfg.ProbCalibrated && (o.Calibration == nil || len(o.Calibration.Screen) != g.Meta.NumClasses) {
+		return nil, fmt.Errorf("generate: prob_calibrated needs the screen's calibration on real images (Calibration.CalibrateScreen, done by NewOptions)")
+	}
 	if NeedsEncode(cfg.Latent) && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
 		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", cfg.Latent)
 	}
@@ -637,8 +642,13 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 	}
 	var rows []int64
 	for i, v := range b.verdict {
-		if bindings.Verdict(v) == bindings.VerdictLabel && b.prob[i] >= thr {
-			b.verdict[i] = int64(bindings.VerdictAccept)
+		if bindings.Verdict(v) == bindings.VerdictLabel {
+			// The argmax is not a criterion here: a row passes or fails on its probability alone.
+			if b.prob[i] >= thr {
+				b.verdict[i] = int64(bindings.VerdictAccept)
+			} else {
+				b.verdict[i] = int64(bindings.VerdictProb)
+			}
 		}
 		if bindings.Verdict(b.verdict[i]) == bindings.VerdictAccept {
 			rows = append(rows, int64(i))

@@ -35,6 +35,10 @@ func TestBadJobsAreRefusedBeforeWriting(t *testing.T) {
 		{"unknown latent source", "[generate]\nlatent = \"posterior\"\n", []string{"generate.latent"}},
 		{"unknown lr schedule", "[target_training]\nlr_schedule = \"step\"\n", []string{"target_training.lr_schedule", "cosine"}},
 		{"unknown generate step", "[generate]\nstep = \"cudagraph\"\n", []string{"generate.step"}},
+		{"unknown plan focus", "[plan]\nfocus = \"segment\"\n", []string{"plan.focus"}},
+		{"negative harm_z", "[plan.feedback]\nharm_z = -1\n", []string{"feedback.harm_z"}},
+		{"transfer latents from a generator without encode", "[models]\ngenerator = \"zoo:cgan\"\n[generate]\nlatent = \"transfer\"\n",
+			[]string{"generate.latent", "zoo:cgan", "encode"}},
 		{"real latents from a generator without encode", "[models]\ngenerator = \"zoo:cgan\"\n[generate]\nlatent = \"real\"\n",
 			[]string{"generate.latent", "zoo:cgan", "encode"}},
 	}

@@ -417,6 +417,9 @@ func (r *Runner) plan(n int) error {
 	if err != nil {
 		return err
 	}
+	if len(p.Targets) == 0 {
+		progress.Logf("round %d: the plan has no target (plan.focus = %q finds nothing weaker than its class): nothing to generate this round", n, cfg.Focus)
+	}
 	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "plan.json"), p)
 }
 
@@ -508,7 +511,7 @@ func (r *Runner) feedback(n int) error {
 	// A target whose own class or segment lost more than the harm tolerance (and harm_z standard errors) is rolled back too:
 	// its images taught the classifier something wrong about the very thing they were made for.
 	for _, t := range p.Targets {
-		if r.Job.Plan.Feedback.Harmful(res.TargetDelta[t.ID], res.TargetSE[t.ID]) && !slices.Contains(rep.Rollback, t.ID) {
+		if r.State.Learner.Config.Harmful(res.TargetDelta[t.ID], res.TargetSE[t.ID]) && !slices.Contains(rep.Rollback, t.ID) {
 			rep.Rollback = append(rep.Rollback, t.ID)
 		}
 	}

@@ -185,9 +185,16 @@ func (l *Learner) normalize() {
 	if len(l.LogWeights) == 0 {
 		return
 	}
+	// Summed in sorted key order: map order would change the last bits from run to run, and
+	// state.json must be the same for the same seed.
+	ids := make([]string, 0, len(l.LogWeights))
+	for id := range l.LogWeights {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	mean := 0.0
-	for _, v := range l.LogWeights {
-		mean += v
+	for _, id := range ids {
+		mean += l.LogWeights[id]
 	}
 	mean /= float64(len(l.LogWeights))
 	for id, v := range l.LogWeights {

@@ -148,6 +148,15 @@ func TestShrinkage(t *testing.T) {
 // class, so that no single class's blurry segment is significantly below its class; pooled over the
 // ten classes the gap is plain, so every blurry segment becomes a target and no shadow segment does.
 func TestWeakConditionPooled(t *testing.T) {
+	for _, withClean := range []bool{false, true} {
+		t.Run(fmt.Sprintf("clean bucket %v", withClean), func(t *testing.T) { weakConditionPooled(t, withClean) })
+	}
+}
+
+// weakConditionPooled is TestWeakConditionPooled's check; withClean adds the clean bucket (70
+// images per class at 0.97, the reference when it exists) beside the two degraded ones: against
+// it the shadow images (0.87) are weak too.
+func weakConditionPooled(t *testing.T, withClean bool) {
 	names := []string{"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"}
 	var cls, segs, q []string
 	for _, n := range names {
@@ -155,6 +164,9 @@ func TestWeakConditionPooled(t *testing.T) {
 		cls = append(cls, fmt.Sprintf(`{"class": %q, "support": 100, "precision": 0.88, "recall": 0.88, "fpr": 0.01}`, n))
 		segs = append(segs, fmt.Sprintf(`{"class": %q, "condition": "blurry", "support": 15, "recall": %g}`, n, 12.0/15),
 			fmt.Sprintf(`{"class": %q, "condition": "shadow", "support": 15, "recall": %g}`, n, 13.0/15))
+		if withClean {
+			segs = append(segs, fmt.Sprintf(`{"class": %q, "condition": "clean", "support": 70, "recall": %g}`, n, 68.0/70))
+		}
 	}
 	doc := fmt.Sprintf(`{"format": "gam.metrics/v1", "classes": [%s], "metrics": {"classes": [%s], "segments": [%s]}}`,
 		strings.Join(q, ","), strings.Join(cls, ","), strings.Join(segs, ","))
@@ -168,8 +180,8 @@ func TestWeakConditionPooled(t *testing.T) {
 		}
 	}
 	weak := WeakConditions(m)
-	if !weak["blurry"] || weak["shadow"] || len(weak) != 1 {
-		t.Fatalf("weak conditions %v, want only blurry", weak)
+	if !weak["blurry"] || weak["shadow"] != withClean || len(weak) != map[bool]int{false: 1, true: 2}[withClean] {
+		t.Fatalf("weak conditions %v, want blurry, and shadow only against the clean bucket", weak)
 	}
 	classes, segments := ScoreDifficulty(m, DefaultWeights())
 	blurry, shadow := 0, 0
@@ -184,8 +196,8 @@ func TestWeakConditionPooled(t *testing.T) {
 			shadow++
 		}
 	}
-	if blurry != 10 || shadow != 0 {
-		t.Errorf("%d blurry and %d shadow segment targets, want 10 and 0", blurry, shadow)
+	if want := map[bool]int{false: 0, true: 10}[withClean]; blurry != 10 || shadow != want {
+		t.Errorf("%d blurry and %d shadow segment targets, want 10 and %d", blurry, shadow, want)
 	}
 }
 

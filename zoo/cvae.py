@@ -122,6 +122,8 @@ class ConvCVAE(CVAE):
     ):
         super().__init__(num_classes, image_shape, attr_names, latent_dim, widths=(8,))
         c, h, w = self.image_shape
+        if h % 4 != 0 or w % 4 != 0:
+            raise ValueError(f"ConvCVAE: image height and width must be multiples of 4, got {h}x{w}")
         c1, c2 = int(channels[0]), int(channels[1])
         self.h4, self.w4, self.c2 = h // 4, w // 4, c2
         cond = self.num_classes + len(self.attr_names)
