@@ -202,8 +202,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("epochs must be >= 1 (target %d, generator %d, screen %d)", o.Epochs, o.GenEpochs, o.ScreenEpochs)
 	case o.Budget < 1 || o.Rounds < 1 || o.Budget < o.Rounds:
 		return fmt.Errorf("budget %d over %d rounds: want budget >= rounds >= 1", o.Budget, o.Rounds)
-	case o.LRSchedule != "" && o.LRSchedule != train.LRConstant && o.LRSchedule != train.LRCosine:
-		return fmt.Errorf("lr schedule %q: want %q or %q", o.LRSchedule, train.LRConstant, train.LRCosine)
+	case train.CheckLRSchedule(o.LRSchedule) != nil:
+		return fmt.Errorf("lr schedule %w", train.CheckLRSchedule(o.LRSchedule))
 	case o.GenFraction < 0 || o.GenFraction > 1:
 		return fmt.Errorf("gen fraction %v: want [0, 1]", o.GenFraction)
 	case len(o.Seeds) == 0:

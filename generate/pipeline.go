@@ -609,13 +609,7 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 // gives to another class passes when its probability of the intended class reaches it.
 func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, class int, b *batch) ([]int64, error) {
 	if b.screened {
-		var rows []int64
-		for i, v := range b.verdict {
-			if bindings.Verdict(v) == bindings.VerdictAccept {
-				rows = append(rows, int64(i))
-			}
-		}
-		return rows, nil
+		return acceptedRows(b.verdict), nil
 	}
 	logits, err := m.Screen.Forward(b.x)
 	if err != nil {
@@ -640,7 +634,6 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 	if !cfg.ProbCalibrated {
 		return acc.I64()
 	}
-	var rows []int64
 	for i, v := range b.verdict {
 		if bindings.Verdict(v) == bindings.VerdictLabel {
 			// The argmax is not a criterion here: a row passes or fails on its probability alone.
@@ -650,11 +643,19 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 				b.verdict[i] = int64(bindings.VerdictProb)
 			}
 		}
-		if bindings.Verdict(b.verdict[i]) == bindings.VerdictAccept {
+	}
+	return acceptedRows(b.verdict), nil
+}
+
+// acceptedRows lists the rows whose verdict is accept, in order.
+func acceptedRows(verdict []int64) []int64 {
+	var rows []int64
+	for i, v := range verdict {
+		if bindings.Verdict(v) == bindings.VerdictAccept {
 			rows = append(rows, int64(i))
 		}
 	}
-	return rows, nil
+	return rows
 }
 
 // confidenceRows is the generator's raw confidence on the selected rows xs of batch b.

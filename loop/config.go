@@ -197,8 +197,8 @@ func (j *Job) Validate() error {
 		if s.o.CondProb < 0 || s.o.CondProb > 1 {
 			return fmt.Errorf("%s.cond_prob = %v: want a value in [0, 1]", s.key, s.o.CondProb)
 		}
-		if v := s.o.LRSchedule; v != "" && v != train.LRConstant && v != train.LRCosine {
-			return fmt.Errorf("%s.lr_schedule = %q: want %q or %q", s.key, v, train.LRConstant, train.LRCosine)
+		if err := train.CheckLRSchedule(s.o.LRSchedule); err != nil {
+			return fmt.Errorf("%s.lr_schedule = %w", s.key, err)
 		}
 	}
 	if _, _, err := parseSource(j.Data.Source); err != nil {

@@ -205,7 +205,8 @@ func markdown(rep *Report) string {
 	}
 	b.WriteString(report.Table([]string{"class", "round 0", "best", "change"}, rows))
 	if len(rep.Weakest) > 0 {
-		b.WriteString("\n" + strings.ToUpper(weakestLine(rep.Weakest)[:1]) + weakestLine(rep.Weakest)[1:] + ".\n")
+		line := weakestLine(rep.Weakest)
+		b.WriteString("\n" + strings.ToUpper(line[:1]) + line[1:] + ".\n")
 	}
 	b.WriteString("\n![test recall](test_recall.png)\n\n## Rounds (validation)\n\n")
 	rows = nil

@@ -172,10 +172,15 @@ func recallSensitivity(w Weights) float64 {
 // recallVariance is the larger of the bootstrap interval's implied variance and the Agresti-Coull
 // one, which stays positive at recall 0 or 1 where a percentile interval collapses.
 func recallVariance(u UnitMetrics) float64 {
-	n := float64(u.Support)
-	pt := (u.Recall*n + 2) / (n + 4)
-	ac := pt * (1 - pt) / (n + 4)
 	half := (u.RecallCI[1] - u.RecallCI[0]) / 2
 	ci := (half / 1.96) * (half / 1.96)
-	return math.Max(ac, ci)
+	return math.Max(agrestiCoullVar(u.Recall, u.Support), ci)
+}
+
+// agrestiCoullVar is the Agresti-Coull variance of a recall measured on n images: p~(1-p~)/(n+4)
+// with p~ = (hits+2)/(n+4), positive even at a recall of 0 or 1.
+func agrestiCoullVar(recall float64, n int) float64 {
+	nf := float64(n)
+	pt := (recall*nf + 2) / (nf + 4)
+	return pt * (1 - pt) / (nf + 4)
 }

@@ -84,8 +84,7 @@ func DeltaSE(p0 float64, n0 int, p1 float64, n1 int) float64 {
 		if n <= 0 {
 			return 0
 		}
-		q := (p*float64(n) + 2) / float64(n+4)
-		return q * (1 - q) / float64(n+4)
+		return agrestiCoullVar(p, n)
 	}
 	return math.Sqrt(v(p0, n0) + v(p1, n1))
 }

@@ -53,6 +53,14 @@ const (
 	LRCosine   = "cosine"
 )
 
+// CheckLRSchedule accepts "" (the default, constant), LRConstant and LRCosine.
+func CheckLRSchedule(s string) error {
+	if s != "" && s != LRConstant && s != LRCosine {
+		return fmt.Errorf("%q: want %q or %q", s, LRConstant, LRCosine)
+	}
+	return nil
+}
+
 // lrAt is the learning rate of step t of total under schedule.
 func lrAt(schedule string, lr float32, t, total int) float32 {
 	if schedule != LRCosine || total <= 1 {
@@ -100,8 +108,8 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	if o.Sampling != SampleUniform && o.Sampling != SampleBalanced {
 		return nil, fmt.Errorf("sampling %q: want %q or %q", o.Sampling, SampleUniform, SampleBalanced)
 	}
-	if o.LRSchedule != LRConstant && o.LRSchedule != LRCosine {
-		return nil, fmt.Errorf("lr_schedule %q: want %q or %q", o.LRSchedule, LRConstant, LRCosine)
+	if err := CheckLRSchedule(o.LRSchedule); err != nil {
+		return nil, fmt.Errorf("lr_schedule %w", err)
 	}
 	k := m.Meta.NumClasses
 	if genDS == nil {
