@@ -216,11 +216,11 @@ func (b *Bench) trainAndTest(method string, seed uint64, realDS, genDS *data.Dat
 }
 
 func (b *Bench) testModel(method string, seed uint64, m *bindings.Model) (*Cell, error) {
-	te, err := evaluate(b.E, m, b.splits.Test)
+	te, err := Evaluate(b.E, m, b.splits.Test)
 	if err != nil {
 		return nil, err
 	}
-	va, err := evaluate(b.E, m, b.splits.Val)
+	va, err := Evaluate(b.E, m, b.splits.Val)
 	if err != nil {
 		return nil, err
 	}

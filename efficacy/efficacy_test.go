@@ -150,7 +150,7 @@ func TestMeanSD(t *testing.T) {
 		{"one value has no spread", []float64{0.5}, 0.5, 0},
 		{"sample sd (n-1)", []float64{1, 2, 3}, 2, 1},
 	} {
-		m, sd := meanSD(tc.in)
+		m, sd := MeanSD(tc.in)
 		if math.Abs(m-tc.m) > 1e-12 || math.Abs(sd-tc.sd) > 1e-12 {
 			t.Errorf("%s: got %v ± %v, want %v ± %v", tc.desc, m, sd, tc.m, tc.sd)
 		}

@@ -23,8 +23,8 @@ type ShiftEval struct {
 	ByCond  map[string]plan.Summary `json:"by_condition"`
 }
 
-// evaluate predicts ds with m and computes its figures.
-func evaluate(e *bindings.Engine, m *bindings.Model, ds *data.Dataset) (*Eval, error) {
+// Evaluate predicts ds with m and computes its figures (bench/seednoise uses it too).
+func Evaluate(e *bindings.Engine, m *bindings.Model, ds *data.Dataset) (*Eval, error) {
 	pr, err := train.Predict(e, m, ds, 512)
 	if err != nil {
 		return nil, err

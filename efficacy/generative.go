@@ -335,7 +335,7 @@ func (b *Bench) runGAM(ctx context.Context, method string, seed uint64) (*Cell, 
 		if err != nil {
 			return nil, err
 		}
-		ev, err := evaluate(b.E, rm, b.splits.Test)
+		ev, err := Evaluate(b.E, rm, b.splits.Test)
 		rm.Close()
 		if err != nil {
 			return nil, err

@@ -85,7 +85,8 @@ type Results struct {
 	Methods  []MethodResult `json:"methods"`
 }
 
-func meanSD(v []float64) (float64, float64) {
+// MeanSD is the mean and sample standard deviation of v (0 sd for fewer than two values).
+func MeanSD(v []float64) (float64, float64) {
 	if len(v) == 0 {
 		return 0, 0
 	}
@@ -119,10 +120,10 @@ func aggregate(method string, cells []Cell, k int) MethodResult {
 		}
 	}
 	for key, v := range vals {
-		mr.Mean[key], mr.SD[key] = meanSD(v)
+		mr.Mean[key], mr.SD[key] = MeanSD(v)
 	}
 	for c := range rec {
-		m, s := meanSD(rec[c])
+		m, s := MeanSD(rec[c])
 		mr.RecallPerClass, mr.RecallPerClassSD = append(mr.RecallPerClass, m), append(mr.RecallPerClassSD, s)
 	}
 	return mr
