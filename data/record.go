@@ -46,7 +46,10 @@ type Provenance struct {
 	Confidence float32           `json:"confidence"`
 	ScreenProb float32           `json:"screen_prob"`
 	Conditions map[string]string `json:"conditions,omitempty"`
-	Review     string            `json:"review,omitempty"`
+	// Content names the real training image a conditioned image was made from ("real:REF",
+	// generate.condition_content = "real"); empty when the generator drew it.
+	Content string `json:"content,omitempty"`
+	Review  string `json:"review,omitempty"`
 }
 
 // Ways a condition got into a generated image.

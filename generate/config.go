@@ -53,6 +53,14 @@ type Config struct {
 	// that never saw blur rejects nearly every blurred image on label), at the price of not using
 	// a generator's own learned condition.
 	ConditionAfterScreen bool `toml:"condition_after_screen"`
+	// ConditionContent is where a conditioned target's content comes from: ContentGenerator
+	// ("generator", the default: sampled like any other target's) or ContentReal ("real": real
+	// training images of the target's class, drawn at random, degraded by the native operation at
+	// the target's severities). A condition target's weakness is the condition, not the content:
+	// its real images are right by construction, so they skip the screen, the confidence and the
+	// duplicate check (they are copies of training images on purpose) and are accepted as drawn;
+	// the provenance names the real image. Targets without a condition are not affected.
+	ConditionContent string `toml:"condition_content"`
 	// SyncSample runs sample on the engine thread like every other call, instead of on the
 	// engine's worker thread beside the score stage (the default); for measuring the overlap.
 	SyncSample bool `toml:"sync_sample"`
@@ -75,6 +83,12 @@ const (
 	StepSplit = "split"
 	StepFused = "fused"
 	StepGraph = "graph"
+)
+
+// Values of Config.ConditionContent.
+const (
+	ContentGenerator = "generator"
+	ContentReal      = "real"
 )
 
 // DefaultConfig is what a job gets when it sets nothing.
@@ -110,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.dup_threshold = %v: want a value in (0, 1]", c.DupThreshold)
 	case c.Step != "" && c.Step != StepAuto && c.Step != StepSplit && c.Step != StepFused && c.Step != StepGraph:
 		return fmt.Errorf("generate.step = %q: want %q, %q, %q or %q", c.Step, StepAuto, StepSplit, StepFused, StepGraph)
+	case c.ConditionContent != "" && c.ConditionContent != ContentGenerator && c.ConditionContent != ContentReal:
+		return fmt.Errorf("generate.condition_content = %q: want %q or %q", c.ConditionContent, ContentGenerator, ContentReal)
 	case c.QueueDepth < 0:
 		return fmt.Errorf("generate.queue_depth = %d: want >= 0", c.QueueDepth)
 	}

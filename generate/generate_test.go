@@ -335,6 +335,7 @@ func TestConfigValidation(t *testing.T) {
 		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
 		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},
 		{"unknown step", func(c *Config) { c.Step = "cuda-graph" }, "generate.step"},
+		{"unknown condition content", func(c *Config) { c.ConditionContent = "photos" }, "generate.condition_content"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -675,5 +676,94 @@ func TestCalibratedScreen(t *testing.T) {
 		if c.ScreenProb < thr {
 			t.Fatalf("accepted image %d at screen probability %.3f < the class threshold %.3f", i, c.ScreenProb, thr)
 		}
+	}
+}
+
+// With condition_content = "real" a conditioned target's images are real training images of its
+// class degraded at the target's severities: all accepted as drawn (no screen, no duplicate check),
+// each the native blur of the real image its provenance names; a target without a condition is
+// still drawn from the generator, and the draw is deterministic for a seed.
+func TestConditionContentReal(t *testing.T) {
+	setup(t)
+	f := &fixture
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 20},
+		{ID: "shirt/blurry", Class: shirt, ClassName: "shirt", Condition: "blur", SeverityMin: 0.5, SeverityMax: 0.9, Count: 150}}
+	cfg := DefaultConfig()
+	cfg.ConditionContent = ContentReal
+	cfg.BatchSize = 64
+	m := Models{Generator: f.gen, Screen: f.screen}
+	gen := func(seed uint64) (*Result, *memSink) {
+		o, err := NewOptions(f.e, f.gen, f.screen, f.ds, cfg, seed, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := &memSink{}
+		res, err := Run(context.Background(), f.e, m, targets, o, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, sink
+	}
+	res, sink := gen(3)
+	if tr := res.Targets[1]; tr.Accepted != 150 || tr.Attempts != 150 || len(tr.Rejected) != 0 {
+		t.Fatalf("real-content target: %+v, want 150 accepted of 150 attempts, nothing rejected", tr)
+	}
+	byRef := map[string]int{}
+	for i := range f.ds.Labels {
+		byRef["real:"+f.ds.RefOf(i)] = i
+	}
+	sz := f.ds.C * f.ds.H * f.ds.W
+	distinct := map[string]bool{}
+	for _, c := range sink.acc {
+		if c.Target.Condition == "" {
+			if c.Content != "" {
+				t.Fatalf("unconditioned target's image has content %q, want the generator's", c.Content)
+			}
+			continue
+		}
+		i, ok := byRef[c.Content]
+		if !ok || f.ds.Labels[i] != shirt {
+			t.Fatalf("content %q is not a real shirt of the training set", c.Content)
+		}
+		distinct[c.Content] = true
+		sev := c.Attrs["blur"]
+		if sev < 0.5 || sev > 0.9 || c.Conditions["blur"] != data.ByNative {
+			t.Fatalf("severity %v by %q: want in [0.5, 0.9] by %s", sev, c.Conditions["blur"], data.ByNative)
+		}
+		x, err := f.e.FromF32(f.ds.Images[i*sz:(i+1)*sz], 1, 1, 28, 28)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bx, err := f.e.ConditionNamed(x, "blur", []float32{sev}, c.Seed)
+		x.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := bx.F32()
+		bx.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var diff, moved float64
+		for k, v := range want {
+			diff = max(diff, math.Abs(float64(v-c.Pixels[k])))
+			moved = max(moved, math.Abs(float64(v-f.ds.Images[i*sz+k])))
+		}
+		if diff > 1e-5 || moved < 1e-3 {
+			t.Fatalf("image from %s: max difference %.2g from its real image blurred at %.2f (want ~0), %.2g from the clean one (want > 0)", c.Content, diff, sev, moved)
+		}
+	}
+	if len(distinct) < 50 {
+		t.Fatalf("150 draws used %d distinct real shirts: the draw is not spread over the class", len(distinct))
+	}
+	_, again := gen(3)
+	_, other := gen(4)
+	same, diff := true, false
+	for i, c := range sink.acc {
+		same = same && again.acc[i].Content == c.Content
+		diff = diff || other.acc[i].Content != c.Content
+	}
+	if !same || !diff {
+		t.Fatalf("same seed same contents: %v; other seed different contents: %v", same, diff)
 	}
 }

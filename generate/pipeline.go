@@ -48,6 +48,7 @@ type Candidate struct {
 	ScreenProb float32
 	Margin     float32 // target classifier's margin (NaN when not measured)
 	Seed       uint64  // the batch seed that made it
+	Content    string  // "real:REF" when the content is a real training image (ConditionContent)
 	Seq        int     // its order among its target's candidates
 }
 
@@ -95,6 +96,8 @@ type Options struct {
 	// Latents are the real images' latents that Config.Latent = "real" and "transfer" draw from
 	// (EncodeReal); a target with none to draw from falls back to the prior.
 	Latents *Latents
+	// Real is what Config.ConditionContent = "real" draws from (NewOptions sets it).
+	Real *RealPool
 }
 
 // NewOptions computes what a run needs from the real training images: the confidence
@@ -122,6 +125,9 @@ func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Datase
 			return o, err
 		}
 	}
+	if cfg.ConditionContent == ContentReal {
+		o.Real = NewRealPool(real)
+	}
 	return o, nil
 }
 
@@ -137,6 +143,8 @@ type batch struct {
 	cond      string
 	// screened: the sample stage ran the fused step, so verdict and prob are already filled
 	screened bool
+	// refs: the batch is real training images (ConditionContent), accepted as drawn; refs[i] names row i's
+	refs []string
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -235,6 +243,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		t0 := time.Now()
 		for ti := range targets {
 			limit := int(math.Ceil(cfg.MaxAttempts * float64(max(need[ti], 0))))
+			if realContent(&targets[ti], cfg, o) {
+				limit = max(need[ti], 0) // every real image is accepted: draw no more than the quota
+			}
 			for seq, made := 0, 0; made < limit && !done[ti].Load(); seq++ {
 				for !done[ti].Load() && ctx.Err() == nil && covered(int64(made), consumed[ti].Load(), accepted[ti].Load(), int64(need[ti])) {
 					time.Sleep(time.Millisecond)
@@ -316,7 +327,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			if done[ti].Load() {
 				break
 			}
-			if o.Dedup != nil && o.Dedup.Check(targets[ti].Class, b.vecs[j]) {
+			if o.Dedup != nil && b.refs == nil && o.Dedup.Check(targets[ti].Class, b.vecs[j]) {
 				tr.Rejected[ReasonDuplicate]++
 				continue
 			}
@@ -325,6 +336,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			seqs[ti]++
 			if b.margin != nil {
 				c.Margin = b.margin[j]
+			}
+			if b.refs != nil {
+				c.Content = b.refs[row]
 			}
 			if t := targets[ti]; t.Condition != "" {
 				c.Attrs = map[string]float32{t.Condition: b.sev[row]}
@@ -428,6 +442,12 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq)}
 	rng := rand.New(rand.NewPCG(b.seed, 0x3c6ef372fe94f82b))
 	fail := func(err error) *batch { b.err = fmt.Errorf("target %s: %w", t.ID, err); return b }
+	if realContent(t, cfg, o) {
+		if err := realContentBatch(e, t, o.Real, rng, b); err != nil {
+			return fail(err)
+		}
+		return b
+	}
 	var z *bindings.Tensor
 	var err error
 	var donors []int
@@ -458,14 +478,7 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	na := len(g.Meta.AttrNames)
 	col := slices.Index(g.Meta.AttrNames, t.Condition)
 	if t.Condition != "" {
-		b.sev = make([]float32, n)
-		lo, hi := t.SeverityMin, t.SeverityMax
-		if hi <= lo {
-			lo, hi = 0.5, 1
-		}
-		for i := range b.sev {
-			b.sev[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
+		b.sev = severities(t, rng, n)
 		b.condBy = data.ByNative
 		if cfg.ConditionAfterScreen {
 			b.condAfter, b.cond, col = true, t.Condition, -1
@@ -523,10 +536,51 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	return b
 }
 
+// realContent reports whether t's images are real training images (Config.ConditionContent).
+func realContent(t *plan.Target, cfg Config, o Options) bool {
+	return t.Condition != "" && cfg.ConditionContent == ContentReal && o.Real.Count(t.Class) > 0
+}
+
+// severities draws n severities of t's condition, uniform in its range.
+func severities(t *plan.Target, rng *rand.Rand, n int) []float32 {
+	lo, hi := t.SeverityMin, t.SeverityMax
+	if hi <= lo {
+		lo, hi = 0.5, 1
+	}
+	sev := make([]float32, n)
+	for i := range sev {
+		sev[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return sev
+}
+
+// realContentBatch fills b with real training images of t's class (ConditionContent = "real"); the
+// score stage accepts them as drawn and degrades them at their severities.
+func realContentBatch(e *bindings.Engine, t *plan.Target, pool *RealPool, rng *rand.Rand, b *batch) error {
+	b.sev = severities(t, rng, b.n)
+	b.condBy, b.condAfter, b.cond = data.ByNative, true, t.Condition
+	px, refs := pool.Draw(rng, t.Class, b.n)
+	b.refs = refs
+	ds := pool.ds
+	var err error
+	b.x, err = e.FromF32(px, int64(b.n), int64(ds.C), int64(ds.H), int64(ds.W))
+	return err
+}
+
 // scoreBatch screens the batch first (the fused op: NaN, label, probability), then scores the
 // generation confidence of the survivors only (it costs twice the screen per image and most
 // images fall at the screen), and copies out the accepted rows (pixels, embeddings, margins).
 func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, dedup bool, b *batch) error {
+	if b.refs != nil {
+		// Real images of the class: nothing to screen or score; every row is accepted as drawn.
+		b.verdict = make([]int64, b.n)
+		b.prob, b.conf = make([]float32, b.n), make([]float32, b.n)
+		b.accepted = make([]int64, b.n)
+		for i := range b.accepted {
+			b.prob[i], b.conf[i], b.accepted[i] = 1, 1, int64(i)
+		}
+		return finishAccepted(e, m, class, false, b, b.x)
+	}
 	survivors, err := screenBatch(e, m, cfg, cal, class, b)
 	if err != nil {
 		return err
@@ -573,9 +627,15 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 		}
 		defer xa.Close()
 	}
+	return finishAccepted(e, m, class, dedup, b, xa)
+}
+
+// finishAccepted takes the accepted rows xa (b.accepted, in order): applies a condition left for
+// after the screen, and copies out their pixels, embeddings (dedup) and the target's margins.
+func finishAccepted(e *bindings.Engine, m Models, class int, dedup bool, b *batch, xa *bindings.Tensor) error {
 	if b.condAfter {
-		sev := make([]float32, len(keepRows))
-		for j, row := range keepRows {
+		sev := make([]float32, len(b.accepted))
+		for j, row := range b.accepted {
 			sev[j] = b.sev[row]
 		}
 		nx, err := e.ConditionNamed(xa, b.cond, sev, b.seed)
@@ -585,12 +645,13 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 		defer nx.Close()
 		xa = nx
 	}
+	var err error
 	if b.pixels, err = xa.F32(); err != nil {
 		return err
 	}
 	if dedup {
 		// From the rows already in engine memory: no second upload of the pixels.
-		if b.vecs, err = embed(m.Screen, xa, b.pixels, len(keep)); err != nil {
+		if b.vecs, err = embed(m.Screen, xa, b.pixels, len(b.accepted)); err != nil {
 			return err
 		}
 	}

@@ -90,7 +90,7 @@ func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
 	}
 	return data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
 		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: s.Round, Target: c.Target.ID, Seed: c.Seed,
-			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions}}, nil
+			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions, Content: c.Content}}, nil
 }
 
 func writeNoSync(p string, b []byte) error {

@@ -29,7 +29,7 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 		return nil, err
 	}
 	classes, segments := ScoreDifficulty(m, cfg.Weights)
-	targets := inFocus(TargetsFrom(m, classes, segments, cfg.SeverityThreshold), cfg.Focus)
+	targets := inFocus(TargetsFrom(m, classes, segments, cfg.SeverityThreshold, cfg.CoverWeakConditions), cfg.Focus)
 	p := &Plan{Format: PlanFormat, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
 		Summary: m.Summary, Classes: classes, Segments: segments}
 	if len(targets) == 0 {

@@ -185,7 +185,7 @@ func weakConditionPooled(t *testing.T, withClean bool) {
 	}
 	classes, segments := ScoreDifficulty(m, DefaultWeights())
 	blurry, shadow := 0, 0
-	for _, tg := range TargetsFrom(m, classes, segments, 0) {
+	for _, tg := range TargetsFrom(m, classes, segments, 0, false) {
 		switch {
 		case strings.HasSuffix(tg.ID, "/blurry"):
 			blurry++
@@ -234,5 +234,43 @@ func TestFocus(t *testing.T) {
 	cfg.Focus = "segment"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "plan.focus") {
 		t.Errorf("focus %q: error %v, want one naming plan.focus", cfg.Focus, err)
+	}
+}
+
+// plan.cover_weak_conditions: blur is weak over all classes, but bag's blurry segment is as good as
+// bag; without cover it gets no target, with cover every class's blurry segment is one.
+func TestCoverWeakConditions(t *testing.T) {
+	names := []string{"t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"}
+	var cls, segs, q []string
+	for _, n := range names {
+		hits := 10.0
+		if n == "bag" {
+			hits = 14
+		}
+		q = append(q, fmt.Sprintf("%q", n))
+		cls = append(cls, fmt.Sprintf(`{"class": %q, "support": 100, "precision": 0.88, "recall": 0.88, "fpr": 0.01}`, n))
+		segs = append(segs, fmt.Sprintf(`{"class": %q, "condition": "blurry", "support": 15, "recall": %g}`, n, hits/15))
+	}
+	doc := fmt.Sprintf(`{"format": "gam.metrics/v1", "classes": [%s], "metrics": {"classes": [%s], "segments": [%s]}}`,
+		strings.Join(q, ","), strings.Join(cls, ","), strings.Join(segs, ","))
+	m, err := ReadMetrics(strings.NewReader(doc), MetricsOptions{Bootstrap: DefaultConfig().Bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !WeakConditions(m)["blurry"] {
+		t.Fatal("blur should be weak over all classes")
+	}
+	classes, segments := ScoreDifficulty(m, DefaultWeights())
+	for _, cover := range []bool{false, true} {
+		bag, blurry := false, 0
+		for _, tg := range TargetsFrom(m, classes, segments, 0, cover) {
+			if tg.Condition == "blur" {
+				blurry++
+				bag = bag || tg.ID == "bag/blurry"
+			}
+		}
+		if want := map[bool]int{false: 9, true: 10}[cover]; blurry != want || bag != cover {
+			t.Errorf("cover %v: %d blurry targets (bag among them: %v), want %d", cover, blurry, bag, want)
+		}
 	}
 }

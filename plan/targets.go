@@ -24,7 +24,9 @@ type Target struct {
 // classes (WeakConditions) and its recall is below its class's. A segment that does as well as its
 // class is covered by the class's images, and a separate target would count the class twice. The
 // clean bucket is the class itself. A segment's severity range is [threshold, 1], where it was measured.
-func TargetsFrom(m *Metrics, classes, segments []Difficulty, threshold float64) []Target {
+// With cover, every segment of a condition weak over all classes is a target, whatever its recall
+// (Config.CoverWeakConditions).
+func TargetsFrom(m *Metrics, classes, segments []Difficulty, threshold float64, cover bool) []Target {
 	if threshold <= 0 {
 		threshold = DefaultSeverityThreshold
 	}
@@ -40,7 +42,7 @@ func TargetsFrom(m *Metrics, classes, segments []Difficulty, threshold float64) 
 			continue
 		}
 		classRecall := m.PerClass[u.Class].Recall
-		if u.RecallCI[1] >= classRecall && !(weak[u.Segment] && u.Recall < classRecall) {
+		if u.RecallCI[1] >= classRecall && !(weak[u.Segment] && (cover || u.Recall < classRecall)) {
 			continue
 		}
 		out = append(out, Target{ID: u.ID, Class: u.Class, ClassName: u.ClassName, Condition: attr,
