@@ -83,15 +83,36 @@ func TestTinyAllMethods(t *testing.T) {
 func TestTinyConditionShift(t *testing.T) {
 	e := testEngine(t)
 	out := filepath.Join(t.TempDir(), "eff")
-	b, err := New(e, Options{Tiny: true, Out: out, Scenario: data.ShiftScenario,
-		Methods: []string{MethodERM, MethodCondAug}})
+	methods := []string{MethodERM, MethodCondAug, MethodGAM}
+	// GAM with the README's condition-shift job: real content for the weak segments, every class covered.
+	job := filepath.Join("..", "bench", "gam-experiments", "cs10.toml")
+	text, err := os.ReadFile(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(e, Options{Tiny: true, Out: out, Scenario: data.ShiftScenario, Methods: methods,
+		GAMJob: job, GAMJobTOML: string(text)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	checkResults(t, out, []string{MethodERM, MethodCondAug}, append(append([]string{}, summaryKeys...), shiftKeys...))
+	checkResults(t, out, methods, append(append([]string{}, summaryKeys...), shiftKeys...))
+	// Every image GAM accepted is a real training image under a native degradation, of a segment target.
+	recs, err := data.ReadManifestRecords(filepath.Join(b.seedDir(0), "gam", "accepted", "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("GAM accepted nothing: the tiny model's blurred segments should be weak")
+	}
+	for _, r := range recs {
+		p := r.Provenance
+		if p == nil || !strings.HasPrefix(p.Content, "real:") || !strings.Contains(p.Target, "/") || len(p.Conditions) != 1 {
+			t.Fatalf("accepted record %+v: want real content for a segment target, one native condition", r)
+		}
+	}
 }
 
 // checkResults reads results.json and checks that every method has every metric.
