@@ -197,13 +197,14 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("gam-plus remedy %q: want some of oversample, reweight, augment, mixup", m)
 		}
 	}
+	lrErr := train.CheckLRSchedule(o.LRSchedule)
 	switch {
 	case o.Epochs < 1 || o.GenEpochs < 1 || o.ScreenEpochs < 1:
 		return fmt.Errorf("epochs must be >= 1 (target %d, generator %d, screen %d)", o.Epochs, o.GenEpochs, o.ScreenEpochs)
 	case o.Budget < 1 || o.Rounds < 1 || o.Budget < o.Rounds:
 		return fmt.Errorf("budget %d over %d rounds: want budget >= rounds >= 1", o.Budget, o.Rounds)
-	case train.CheckLRSchedule(o.LRSchedule) != nil:
-		return fmt.Errorf("lr schedule %w", train.CheckLRSchedule(o.LRSchedule))
+	case lrErr != nil:
+		return fmt.Errorf("lr schedule %w", lrErr)
 	case o.GenFraction < 0 || o.GenFraction > 1:
 		return fmt.Errorf("gen fraction %v: want [0, 1]", o.GenFraction)
 	case len(o.Seeds) == 0:

@@ -143,7 +143,8 @@ type batch struct {
 	cond      string
 	// screened: the sample stage ran the fused step, so verdict and prob are already filled
 	screened bool
-	// refs: the batch is real training images (ConditionContent), accepted as drawn; refs[i] names row i's
+	// refs: the batch is real training images (ConditionContent), accepted as drawn; refs[i] is
+	// where row i came from ("real:REF"); nil for a generated batch
 	refs []string
 	// filled by the score stage
 	verdict  []int64
