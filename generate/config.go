@@ -19,6 +19,10 @@ type Config struct {
 	// decoded as the target's class; needs encode) or LatentAuto ("auto": real when the
 	// generator has encode, else prior).
 	Latent string `toml:"latent"`
+	// EditReach, with Latent = "edit", is how far z may move from the real image's latent toward
+	// another's (u ~ U(0, EditReach)); the residual is the first image's, so a long move leaves
+	// its details where its shape no longer is. 0 means 0.5.
+	EditReach float32 `toml:"edit_reach"`
 	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
 	ProbThreshold float32 `toml:"prob_threshold"`
 	// ProbCalibrated reads ProbThreshold as a percentile: a class's threshold is the screen's
@@ -104,8 +108,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
-	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentTransfer && c.Latent != LatentAuto:
-		return fmt.Errorf("generate.latent = %q: want %q, %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentTransfer, LatentAuto)
+	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentTransfer && c.Latent != LatentEdit && c.Latent != LatentAuto:
+		return fmt.Errorf("generate.latent = %q: want %q, %q, %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentTransfer, LatentEdit, LatentAuto)
+	case !(c.EditReach >= 0 && c.EditReach <= 1):
+		return fmt.Errorf("generate.edit_reach = %v: want a value in [0, 1] (0: the default, 0.5)", c.EditReach)
 	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
 		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
 	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):

@@ -3,10 +3,12 @@ package generate
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -433,7 +435,7 @@ func nearestReal(imgs [][]float32, refs [][]float32) float64 {
 func TestRealLatents(t *testing.T) {
 	setup(t)
 	f := &fixture
-	lat, err := EncodeReal(f.e, f.gen, f.ds, 200)
+	lat, err := EncodeReal(f.e, f.gen, f.ds, 200, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +561,7 @@ func BenchmarkRun(b *testing.B) {
 func TestTransferLatents(t *testing.T) {
 	setup(t)
 	f := &fixture
-	lat, err := EncodeReal(f.e, f.gen, f.ds, 200)
+	lat, err := EncodeReal(f.e, f.gen, f.ds, 200, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,4 +768,72 @@ func TestConditionContentReal(t *testing.T) {
 	if !same || !diff {
 		t.Fatalf("same seed same contents: %v; other seed different contents: %v", same, diff)
 	}
+}
+
+// latent = "edit": each image is its named real image plus the generator's change of shape. With
+// the latent pinned to the real image's own (reach and temperature near 0) the change is zero and
+// every image must equal its real image; with the default reach it must differ from it, yet stay
+// nearer to it than the decoder's own sample from the same latent does.
+func TestEditLatents(t *testing.T) {
+	setup(t)
+	f := &fixture
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 40}}
+	gen := func(latent string, reach, temp float32, seed uint64) *memSink {
+		cfg := DefaultConfig()
+		cfg.Latent, cfg.EditReach, cfg.Temperature = latent, reach, temp
+		cfg.ProbThreshold, cfg.ProbCalibrated, cfg.ConfThreshold = 0, true, 0
+		o, err := NewOptions(f.e, f.gen, f.screen, f.ds, cfg, seed, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Dedup = nil
+		s := &memSink{}
+		if _, err := Run(context.Background(), f.e, m, targets, o, s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.acc) != 40 {
+			t.Fatalf("%s: %d accepted, want 40", latent, len(s.acc))
+		}
+		return s
+	}
+	realOf := func(c *Candidate) []float32 {
+		// The fixture is the first 12000 training images, so the file's index is the set's.
+		var i int
+		_, num, _ := strings.Cut(strings.TrimPrefix(c.Content, "edit:"), "#")
+		if _, err := fmt.Sscan(num, &i); err != nil || !strings.HasPrefix(c.Content, "edit:") || int(f.ds.Labels[i]) != shirt {
+			t.Fatalf("content %q: want edit:REF#INDEX of a real shirt (%v)", c.Content, err)
+		}
+		return f.ds.Image(i)
+	}
+	for _, c := range gen(LatentEdit, 1e-6, 1e-6, 5).acc {
+		if d := maxAbs(c.Pixels, realOf(c)); d > 1e-4 {
+			t.Fatalf("pinned edit differs from its real image by %g", d)
+		}
+	}
+	edits, again, plain := gen(LatentEdit, 0, 1, 6), gen(LatentEdit, 0, 1, 6), gen(LatentReal, 0.5, 1, 6)
+	var dEdit, dPlain float64
+	for i, c := range edits.acc {
+		if maxAbs(c.Pixels, again.acc[i].Pixels) != 0 || c.Content != again.acc[i].Content {
+			t.Fatalf("same seed, edit %d differs", i)
+		}
+		x := realOf(c)
+		if maxAbs(c.Pixels, x) < 0.05 {
+			t.Errorf("edit %d is its real image unchanged", i)
+		}
+		dEdit += meanAbs(c.Pixels, x)
+		dPlain += meanAbs(plain.acc[i].Pixels, x)
+	}
+	t.Logf("mean distance to the real image: edits %.4f, plain samples %.4f", dEdit/40, dPlain/40)
+	if !(dEdit < 0.7*dPlain) {
+		t.Errorf("edits lie %.4f from their real images on average, plain samples %.4f: want edits nearer", dEdit/40, dPlain/40)
+	}
+}
+
+func meanAbs(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += math.Abs(float64(a[i] - b[i]))
+	}
+	return s / float64(len(a))
 }

@@ -29,13 +29,25 @@ const (
 	// from the confused classes, the images also sit where the target must be told from them.
 	// The screen keeps only those that read as the target. Needs a generator with encode.
 	LatentTransfer = "transfer"
+	// LatentEdit edits real images of the target's class with the generator instead of replacing
+	// them: x = clamp(G(z, y) + x_i - G(mu_i, y), 0, 1) with z drawn as LatentReal draws it around
+	// real image i. The generator supplies the change of shape from i toward another real image of
+	// the class; the residual x_i - G(mu_i, y), what the decoder cannot draw (prints, buttons,
+	// collars, texture), is carried over from the real image. A decoder whose samples are smooth
+	// class means (the zoo's cVAE: its shirts have no texture and taught the target that a
+	// textureless shape is a shirt, bench/NOTES.md E19-E22) then adds shape variety without
+	// erasing what tells a shirt from a coat. The record's provenance.content names image i
+	// ("edit:REF"). Needs a generator with encode.
+	LatentEdit = "edit"
 	// LatentAuto is LatentReal for a generator with encode and LatentPrior for one without.
 	LatentAuto = "auto"
 )
 
 // NeedsEncode says whether latent draws around real images' posteriors (EncodeReal), which needs a
 // generator with encode.
-func NeedsEncode(latent string) bool { return latent == LatentReal || latent == LatentTransfer }
+func NeedsEncode(latent string) bool {
+	return latent == LatentReal || latent == LatentTransfer || latent == LatentEdit
+}
 
 // resolveLatent turns LatentAuto into the source g supports.
 func resolveLatent(latent string, g *bindings.Model) string {
@@ -49,28 +61,46 @@ func resolveLatent(latent string, g *bindings.Model) string {
 }
 
 // Latents holds, per class, the posterior of real training images: means and standard
-// deviations, row-major [n, dim].
+// deviations, row-major [n, dim]; with residuals (LatentEdit) also each image's residual x_i -
+// G(mu_i, y), row-major [n, pixels], and its reference (imageRef).
 type Latents struct {
 	Dim   int
 	Mu    [][]float32
 	Sigma [][]float32
+	Resid [][]float32
+	Refs  [][]string
 }
 
 // EncodeReal encodes up to perClass real images of every class of ds with g's encode (the first
 // ones of each class, in dataset order, so the pool is deterministic).
-func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int) (*Latents, error) {
+// With resid, it also decodes each mean and keeps the residuals (LatentEdit).
+func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClass int, resid bool) (*Latents, error) {
 	if !g.Meta.HasEncode {
-		return nil, fmt.Errorf("generate.latent = %q or %q needs a generator with encode(x, y, attrs) -> (mu, logvar); %s has none (use latent = %q)",
-			LatentReal, LatentTransfer, g.Path, LatentPrior)
+		return nil, fmt.Errorf("generate.latent = %q, %q or %q needs a generator with encode(x, y, attrs) -> (mu, logvar); %s has none (use latent = %q)",
+			LatentReal, LatentTransfer, LatentEdit, g.Path, LatentPrior)
 	}
 	k, dim := g.Meta.NumClasses, g.Meta.LatentDim
 	l := &Latents{Dim: dim, Mu: make([][]float32, k), Sigma: make([][]float32, k)}
+	if resid {
+		l.Resid, l.Refs = make([][]float32, k), make([][]string, k)
+	}
 	const chunk = 256
 	for cls, idx := range firstPerClass(ds, k, perClass) {
 		for s := 0; s < len(idx); s += chunk {
-			mu, lv, err := encodeReal(e, g, ds, idx[s:min(s+chunk, len(idx))], cls)
+			part := idx[s:min(s+chunk, len(idx))]
+			mu, lv, err := encodeReal(e, g, ds, part, cls)
 			if err != nil {
 				return nil, fmt.Errorf("encoding real images of class %d: %w", cls, err)
+			}
+			if resid {
+				r, err := residuals(e, g, ds, part, cls, mu)
+				if err != nil {
+					return nil, fmt.Errorf("decoding real latents of class %d: %w", cls, err)
+				}
+				l.Resid[cls] = append(l.Resid[cls], r...)
+				for _, i := range part {
+					l.Refs[cls] = append(l.Refs[cls], imageRef(ds, i))
+				}
 			}
 			for j := range lv {
 				lv[j] = float32(math.Exp(0.5 * float64(lv[j])))
@@ -98,6 +128,45 @@ func encodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []i
 	}
 	lv, err = v.F32()
 	return mu, lv, err
+}
+
+// residuals decodes the means mu of the real images idx of class cls (no attributes) and returns
+// x_i - G(mu_i, y) per image, row-major.
+func residuals(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int, mu []float32) ([]float32, error) {
+	n := int64(len(idx))
+	z, err := e.FromF32(mu, n, int64(g.Meta.LatentDim))
+	if err != nil {
+		return nil, err
+	}
+	xr, y, px, err := realBatch(e, ds, idx, cls)
+	if err != nil {
+		z.Close()
+		return nil, err
+	}
+	var a *bindings.Tensor
+	if na := len(g.Meta.AttrNames); na > 0 {
+		a, err = e.FromF32(make([]float32, int(n)*na), n, int64(na))
+	}
+	defer bindings.CloseAll(z, xr, y, a)
+	if err != nil {
+		return nil, err
+	}
+	x, err := g.Sample(z, y, a)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Close()
+	rec, err := x.F32()
+	if err != nil {
+		return nil, err
+	}
+	if len(rec) != len(px) {
+		return nil, fmt.Errorf("the generator's sample has %d values for %d images of %d pixels", len(rec), n, ds.ImageSize())
+	}
+	for i := range px {
+		px[i] -= rec[i]
+	}
+	return px, nil
 }
 
 // Count is the number of real latents of class cls.
@@ -144,18 +213,21 @@ func (l *Latents) DrawFrom(rng *rand.Rand, donors []int, n int, temperature floa
 	return z
 }
 
-// Draw returns n latents [n, Dim] for class cls from rng (see LatentReal).
-func (l *Latents) Draw(rng *rand.Rand, cls, n int, temperature float32) []float32 {
+// Draw returns n latents [n, Dim] for class cls from rng (see LatentReal, with u ~ U(0, reach))
+// and, per row, the real image i it was drawn around (an index into the class's latents).
+func (l *Latents) Draw(rng *rand.Rand, cls, n int, temperature, reach float32) ([]float32, []int) {
 	d, m := l.Dim, l.Count(cls)
 	mu, sg := l.Mu[cls], l.Sigma[cls]
 	z := make([]float32, n*d)
+	from := make([]int, n)
 	for r := 0; r < n; r++ {
 		i, j := rng.IntN(m), rng.IntN(m)
-		u := rng.Float32()
+		from[r] = i
+		u := reach * rng.Float32()
 		for c := 0; c < d; c++ {
 			a, b := mu[i*d+c], mu[j*d+c]
 			z[r*d+c] = a + u*(b-a) + temperature*sg[i*d+c]*float32(rng.NormFloat64())
 		}
 	}
-	return z
+	return z, from
 }

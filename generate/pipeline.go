@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Datase
 		}
 	}
 	if NeedsEncode(cfg.Latent) {
-		if o.Latents, err = EncodeReal(e, g, real, 500); err != nil {
+		if o.Latents, err = EncodeReal(e, g, real, 500, cfg.Latent == LatentEdit); err != nil {
 			return o, err
 		}
 	}
@@ -146,6 +147,9 @@ type batch struct {
 	// refs: the batch is real training images (ConditionContent), accepted as drawn; refs[i] is
 	// where row i came from ("real:REF"); nil for a generated batch
 	refs []string
+	// edits: the batch is edits of real images (LatentEdit), screened like generated ones;
+	// edits[i] names row i's real image ("edit:REF")
+	edits []string
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -205,6 +209,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	if NeedsEncode(cfg.Latent) && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
 		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", cfg.Latent)
+	}
+	if cfg.Latent == LatentEdit && o.Latents.Resid == nil {
+		return nil, fmt.Errorf("generate: latent = %q needs the real images' residuals (generate.EncodeReal with resid)", cfg.Latent)
 	}
 	for _, t := range targets {
 		if t.Class < 0 || t.Class >= g.Meta.NumClasses {
@@ -340,6 +347,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			}
 			if b.refs != nil {
 				c.Content = b.refs[row]
+			} else if b.edits != nil {
+				c.Content = b.edits[row]
 			}
 			if t := targets[ti]; t.Condition != "" {
 				c.Attrs = map[string]float32{t.Condition: b.sev[row]}
@@ -451,14 +460,20 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	}
 	var z *bindings.Tensor
 	var err error
-	var donors []int
+	var donors, from []int
 	if cfg.Latent == LatentTransfer {
 		donors = o.Latents.donors(t.Class, t.ConfusedWith)
 	}
 	switch {
-	case cfg.Latent == LatentReal && o.Latents.Count(t.Class) > 0:
+	case (cfg.Latent == LatentReal || cfg.Latent == LatentEdit) && o.Latents.Count(t.Class) > 0:
 		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
-		z, err = e.FromF32(o.Latents.Draw(lr, t.Class, n, cfg.Temperature), int64(n), int64(o.Latents.Dim))
+		reach := float32(1)
+		if cfg.Latent == LatentEdit {
+			reach = cmp.Or(cfg.EditReach, 0.5)
+		}
+		var zs []float32
+		zs, from = o.Latents.Draw(lr, t.Class, n, cfg.Temperature, reach)
+		z, err = e.FromF32(zs, int64(n), int64(o.Latents.Dim))
 	case len(donors) > 0:
 		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
 		z, err = e.FromF32(o.Latents.DrawFrom(lr, donors, n, cfg.Temperature), int64(n), int64(o.Latents.Dim))
@@ -478,6 +493,12 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	}
 	na := len(g.Meta.AttrNames)
 	col := slices.Index(g.Meta.AttrNames, t.Condition)
+	// An edit's residual is its real image's clean detail, so its condition is applied natively
+	// to the edit, never drawn by the generator under it.
+	edit := cfg.Latent == LatentEdit && from != nil
+	if edit {
+		col = -1
+	}
 	if t.Condition != "" {
 		b.sev = severities(t, rng, n)
 		b.condBy = data.ByNative
@@ -506,7 +527,7 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 		defer zz.Close()
 	}
 	nativeBefore := t.Condition != "" && col < 0 && !b.condAfter
-	if step != nil && !nativeBefore {
+	if step != nil && !nativeBefore && !edit {
 		// Sample and screen in one call (on CUDA one graph replay); the score stage skips the screen.
 		if b.x, b.verdict, b.prob, err = step.Run(zz, b.y, b.a); err != nil {
 			return fail(err)
@@ -526,6 +547,11 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 			return fail(err)
 		}
 	}
+	if edit {
+		if err := editBatch(e, o.Latents, t.Class, from, b); err != nil {
+			return fail(err)
+		}
+	}
 	if nativeBefore {
 		nx, err := e.ConditionNamed(b.x, t.Condition, b.sev, b.seed)
 		if err != nil {
@@ -535,6 +561,39 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 		b.x = nx
 	}
 	return b
+}
+
+// editBatch turns b's samples into edits of the real images they were drawn around (LatentEdit):
+// x = clamp(sample + residual_i, 0, 1), and names each row's image in b.edits.
+func editBatch(e *bindings.Engine, l *Latents, cls int, from []int, b *batch) error {
+	px, err := b.x.F32()
+	if err != nil {
+		return err
+	}
+	sz := len(px) / b.n
+	res := l.Resid[cls]
+	if len(res) < (slices.Max(from)+1)*sz {
+		return fmt.Errorf("edit: the residuals of class %d have %d values, the sample %d per image", cls, len(res), sz)
+	}
+	b.edits = make([]string, b.n)
+	for r, i := range from {
+		row, ri := px[r*sz:(r+1)*sz], res[i*sz:(i+1)*sz]
+		for k := range row {
+			row[k] = min(max(row[k]+ri[k], 0), 1)
+		}
+		b.edits[r] = "edit:" + l.Refs[cls][i]
+	}
+	shape, err := b.x.Shape()
+	if err != nil {
+		return err
+	}
+	nx, err := e.FromF32(px, shape...)
+	if err != nil {
+		return err
+	}
+	b.x.Close()
+	b.x = nx
+	return nil
 }
 
 // realContent reports whether t's images are real training images (Config.ConditionContent).

@@ -44,11 +44,15 @@ func (p *RealPool) Draw(rng *rand.Rand, c, n int) ([]float32, []string) {
 	for j := range refs {
 		i := idx[rng.IntN(len(idx))]
 		px = append(px, p.ds.Images[i*sz:(i+1)*sz]...)
-		if r := p.ds.RefOf(i); r != "" {
-			refs[j] = "real:" + r
-		} else {
-			refs[j] = fmt.Sprintf("real:#%d", i)
-		}
+		refs[j] = "real:" + imageRef(p.ds, i)
 	}
 	return px, refs
+}
+
+// imageRef names image i of ds in a record's provenance: its ref, or "#i" when the set has none.
+func imageRef(ds *data.Dataset, i int) string {
+	if r := ds.RefOf(i); r != "" {
+		return r
+	}
+	return fmt.Sprintf("#%d", i)
 }
