@@ -90,7 +90,16 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 			if peer && (name == "sample" || name == "pipeline") && (f.Peer == nil || !(f.Ratio > 0)) {
 				t.Errorf("%s: no peer ratio (peer error: %s)", f.Key(), back.PeerErr)
 			}
+			// The headline ratios are paired (paired.go): the peer's serve mode answered every
+			// timed run, and the unpaired efficiency is kept beside the paired one.
+			if name == "pipeline" && (!(f.Extra["efficiency_unpaired"] > 0) ||
+				peer && !(f.Extra["peer_ratio_paired"] > 0 && f.Extra["peer_paired_accepted_per_s"] > 0)) {
+				t.Errorf("%s: paired ratios missing: %v", f.Key(), f.Extra)
+			}
 		}
+	}
+	if sm := back.Summary; !sm.Paired || peer && (sm.PeerRatio != back.Find("pipeline", sm.PipelineBatch).Extra["peer_ratio_paired"] || !(sm.PeerRatioUnpaired > 0)) {
+		t.Errorf("summary does not state the paired ratios: %+v", sm)
 	}
 	if !(back.Summary.VsSlowestStage > 0) {
 		t.Errorf("summary has no ratio to the slowest stage: %+v", back.Summary)

@@ -73,41 +73,13 @@ func (s *suite) runPeer(ctx context.Context) (*PeerResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev := "cpu"
-	if s.gpu {
-		dev = "cuda"
-	}
-	cfgD := generate.DefaultConfig()
-	var pb []int
-	for _, f := range s.res.Figures {
-		if f.Name == "pipeline" {
-			pb = append(pb, f.Batch)
-		}
-	}
-	cfg := map[string]any{
-		"generator": s.res.Models.Generator, "screen": s.res.Models.Screen, "device": dev,
-		"threads": s.res.Engine.Threads, "batches": s.o.Batches, "pipeline_batches": pb,
-		"warmup": s.o.Warmup, "repeat": s.o.Repeat, "min_time_s": s.o.MinTime.Seconds(),
-		"prob_threshold": s.probThr, "conf_raw_thresholds": rawThresholds(s.cal, s.gen.Meta.NumClasses, s.confThr),
-		"temperature": cfgD.Temperature, "max_attempts": cfgD.MaxAttempts,
-		"targets": targets(s.gen.Meta.NumClasses, s.o.Accepted),
-	}
-	b, err := json.Marshal(cfg)
+	path, err := writeTempJSON(s.peerConfig())
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp("", "gam-peer-*.json")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	f.Close()
+	defer os.Remove(path)
 	s.o.Logf("bench: peer: %s %s (%d threads)", s.o.Python, script, s.res.Engine.Threads)
-	cmd := exec.CommandContext(ctx, s.o.Python, script, f.Name())
+	cmd := exec.CommandContext(ctx, s.o.Python, script, path)
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &errb
@@ -122,6 +94,52 @@ func (s *suite) runPeer(ctx context.Context) (*PeerResult, error) {
 	}
 	pr.Script, pr.Interpreter = script, s.o.Python
 	return &pr, nil
+}
+
+// peerConfig is peer.py's config: the same models, batch sizes, thresholds, targets and thread
+// count as the engine's.
+func (s *suite) peerConfig() map[string]any {
+	dev := "cpu"
+	if s.gpu {
+		dev = "cuda"
+	}
+	cfgD := generate.DefaultConfig()
+	var pb []int
+	for _, f := range s.res.Figures {
+		if f.Name == "pipeline" {
+			pb = append(pb, f.Batch)
+		}
+	}
+	return map[string]any{
+		"generator": s.res.Models.Generator, "screen": s.res.Models.Screen, "device": dev,
+		"threads": s.res.Engine.Threads, "batches": s.o.Batches, "pipeline_batches": pb,
+		"warmup": s.o.Warmup, "repeat": s.o.Repeat, "min_time_s": s.o.MinTime.Seconds(),
+		"prob_threshold": s.probThr, "conf_raw_thresholds": rawThresholds(s.cal, s.gen.Meta.NumClasses, s.confThr),
+		"temperature": cfgD.Temperature, "max_attempts": cfgD.MaxAttempts,
+		"targets": targets(s.gen.Meta.NumClasses, s.o.Accepted),
+	}
+}
+
+// writeTempJSON writes v to a new temporary file and returns its path; the caller removes it.
+func writeTempJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "gam-peer-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 func lastLines(s string, n int) string {

@@ -8,6 +8,9 @@ until each target's quota is met). `gam-native bench --peer` writes its config a
 
     python3 bench/peer.py CONFIG.json     # prints one JSON object on stdout
 
+With "serve": true in CONFIG it skips the stage figures and answers one end-to-end run per
+batch size read from stdin (the bench's paired measurement, bench/NOTES.md "Paired ratios").
+
 Fairness: torch's intra-op and inter-op thread counts are set to the engine's (the cgroup CPU
 quota), both sides run under no_grad, and the timings on a GPU end with a synchronize.
 Runs with Debian's python3-torch 1.13 here and with the wheel's PyTorch on the GPU machine.
@@ -88,7 +91,7 @@ def main():
         return ok.nonzero().squeeze(1)
 
     with torch.no_grad():
-        for n in cfg["batches"]:
+        for n in ([] if cfg.get("serve") else cfg["batches"]):
             z = torch.randn(n, L, device=dev)
             y = torch.arange(n, device=dev) % K
             a = torch.zeros(n, A, device=dev)
@@ -108,38 +111,58 @@ def main():
                 return ok.nonzero().squeeze(1)
             rate("fused_screen", n, fused)
 
-        e2e = {}
+        def pipeline_once(n):
+            """One end-to-end run at batch n over every target: (accepted, attempts, seconds)."""
+            accepted = attempts = 0
+            kept = []
+            sync()
+            t0 = time.perf_counter()
+            for t in cfg["targets"]:
+                quota, cls = int(t["count"]), int(t["class"])
+                col = attr_names.index(t["condition"]) if t.get("condition") in attr_names else -1
+                lo, hi = float(t.get("severity_min", 0.5)), float(t.get("severity_max", 1.0))
+                limit = int(-(-max_attempts * quota // 1))
+                got = made = 0
+                while got < quota and made < limit:
+                    b = min(n, limit - made)
+                    zz = torch.randn(b, L, device=dev) * temperature
+                    yy = torch.full((b,), cls, dtype=torch.int64, device=dev)
+                    aa = torch.zeros(b, A, device=dev)
+                    if col >= 0:
+                        aa[:, col] = lo + (hi - lo) * torch.rand(b, device=dev)
+                    xx = g.sample(zz, yy, aa)
+                    cc = g.confidence(xx, yy, aa)
+                    ll = screen(xx)
+                    idx = keep(xx, yy, ll, cc)[: quota - got]
+                    kept.append(xx.index_select(0, idx).cpu())
+                    got += int(idx.numel())
+                    made += b
+                accepted += got
+                attempts += made
+            sync()
+            return accepted, attempts, time.perf_counter() - t0
+
+        if cfg.get("serve"):
+            # Paired mode (`gam-native bench --peer`, pipeline figure): one run per line "N" read
+            # from stdin, answered with one JSON line, so that gam-native can time its own run
+            # and the peer's back to back and take the ratio of each pair. The first request at a
+            # batch size runs the warm-up first.
+            warm = set()
+            print(json.dumps({"ready": True}), flush=True)
+            for line in sys.stdin:
+                n = int(line)
+                if n not in warm:
+                    for _ in range(warmup):
+                        pipeline_once(n)
+                    warm.add(n)
+                acc, att, dt = pipeline_once(n)
+                print(json.dumps({"accepted": acc, "attempts": att, "seconds": dt}), flush=True)
+            return
+
         for n in cfg["pipeline_batches"]:
             acc_runs, att_runs, ratio_runs = [], [], []
             for r in range(warmup + repeat):
-                kept = []
-                accepted = attempts = 0
-                sync()
-                t0 = time.perf_counter()
-                for t in cfg["targets"]:
-                    quota, cls = int(t["count"]), int(t["class"])
-                    col = attr_names.index(t["condition"]) if t.get("condition") in attr_names else -1
-                    lo, hi = float(t.get("severity_min", 0.5)), float(t.get("severity_max", 1.0))
-                    limit = int(-(-max_attempts * quota // 1))
-                    got = made = 0
-                    while got < quota and made < limit:
-                        b = min(n, limit - made)
-                        zz = torch.randn(b, L, device=dev) * temperature
-                        yy = torch.full((b,), cls, dtype=torch.int64, device=dev)
-                        aa = torch.zeros(b, A, device=dev)
-                        if col >= 0:
-                            aa[:, col] = lo + (hi - lo) * torch.rand(b, device=dev)
-                        xx = g.sample(zz, yy, aa)
-                        cc = g.confidence(xx, yy, aa)
-                        ll = screen(xx)
-                        idx = keep(xx, yy, ll, cc)[: quota - got]
-                        kept.append(xx.index_select(0, idx).cpu())
-                        got += int(idx.numel())
-                        made += b
-                    accepted += got
-                    attempts += made
-                sync()
-                dt = time.perf_counter() - t0
+                accepted, attempts, dt = pipeline_once(n)
                 if r >= warmup:
                     acc_runs.append(accepted / dt)
                     att_runs.append(attempts / dt)

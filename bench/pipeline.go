@@ -68,14 +68,7 @@ func (s *suite) ceiling() error {
 		}
 		// The ceiling, at every batch size (measured only at the best one, a figure got
 		// the runs of only the rounds where that batch won, and a spread too narrow to compare).
-		fw, err := s.measure("ceiling_forward", n, "images/s", func() (*bindings.Tensor, error) {
-			x, err := g.Sample(b.z, b.y, b.a)
-			if err != nil {
-				return nil, err
-			}
-			defer x.Close()
-			return s.screen.Forward(x)
-		})
+		fw, err := s.measure("ceiling_forward", n, "images/s", s.forwardOp(b))
 		if err != nil {
 			return err
 		}
@@ -96,6 +89,18 @@ func (s *suite) ceiling() error {
 	// Efficiency is taken against the best batch of sample + screen forward.
 	s.ceilBS = best.Batch
 	return nil
+}
+
+// forwardOp is one ceiling_forward call: sample b's fixed z, then the screen's forward.
+func (s *suite) forwardOp(b *batchInputs) func() (*bindings.Tensor, error) {
+	return func() (*bindings.Tensor, error) {
+		x, err := s.gen.Sample(b.z, b.y, b.a)
+		if err != nil {
+			return nil, err
+		}
+		defer x.Close()
+		return s.screen.Forward(x)
+	}
 }
 
 // screenFirst is one ceiling attempt with the screen first and confidence on its survivors.
@@ -263,6 +268,16 @@ func (s *suite) pipeline(ctx context.Context) error {
 	// stage) and "pipeline_sync" the same with sample on the engine thread; on a GPU "pipeline" is
 	// the fused step replayed as a CUDA graph, "pipeline_fused" the same step run eagerly and
 	// "pipeline_split" the path before either (generate.Config.Step).
+	// The pipeline figure's timed runs are paired with a ceiling run and a peer run (paired.go).
+	var peer *peerServer
+	if s.o.Peer && s.o.Repeat > 0 {
+		var err error
+		if peer, err = s.startPeer(ctx); err != nil {
+			s.o.Logf("bench: pipeline: the paired peer did not start (%v); its ratio is left to the peer's own run", err)
+			peer = nil
+		}
+		defer peer.Close()
+	}
 	variants := []string{"pipeline", "pipeline_sync", "pipeline_dirsink"}
 	if s.gpu {
 		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink"}
@@ -272,13 +287,26 @@ func (s *suite) pipeline(ctx context.Context) error {
 			var acc, att, ratios []float64
 			var stages StageTimes
 			var step *bindings.StepStats // the last timed run's, when it took the fused step
+			var pr pairs
 			rejected := map[string]float64{}
 			resetPeakRSS()
 			if s.gpu {
 				_, _, _ = s.e.Memory(true)
 			}
 			for r := -s.o.Warmup; r < s.o.Repeat; r++ {
-				res, err := s.pipelineOnce(ctx, variant, n, uint64(r+100))
+				var res *generate.Result
+				once := func() (att, acc float64, err error) {
+					if res, err = s.pipelineOnce(ctx, variant, n, uint64(r+100)); err != nil || res.Seconds <= 0 {
+						return 0, 0, err
+					}
+					return float64(res.Attempts) / res.Seconds, float64(res.Accepted) / res.Seconds, nil
+				}
+				var err error
+				if variant == "pipeline" && r >= 0 {
+					err = s.around(r, n, peer, &pr, once)
+				} else {
+					_, _, err = once()
+				}
 				if err != nil {
 					return err
 				}
@@ -310,6 +338,16 @@ func (s *suite) pipeline(ctx context.Context) error {
 			}
 			if ceil != nil && ceil.Median > 0 {
 				f.Efficiency = attS.Median / ceil.Median
+			}
+			if len(pr.eff) > 0 {
+				// Paired: the median of each run's attempts/s over the ceiling run beside it.
+				f.Extra["efficiency_unpaired"] = f.Efficiency
+				f.Extra["ceiling_paired_images_per_s"] = Summarize(pr.ceil).Median
+				f.Efficiency = Summarize(pr.eff).Median
+			}
+			if len(pr.peer) > 0 {
+				f.Extra["peer_ratio_paired"] = Summarize(pr.peer).Median
+				f.Extra["peer_paired_accepted_per_s"] = Summarize(pr.peerRate).Median
 			}
 			if step != nil {
 				f.Extra["step_graph_replays"] = float64(step.Replays)

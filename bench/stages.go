@@ -62,8 +62,17 @@ func (s *suite) batch(n int) (*batchInputs, error) {
 // measure runs op at batch n and records a figure with its memory peaks. op returns the tensor
 // it made (closed here; on a GPU the last one is copied out so that queued work is timed).
 func (s *suite) measure(name string, n int, unit string, op func() (*bindings.Tensor, error)) (*Figure, error) {
+	call, sync, done := s.timedOp(op)
+	defer done()
+	return s.measureFn(name, n, unit, call, sync)
+}
+
+// timedOp wraps op for rate: call runs it and closes the tensor it made, except on a GPU, where
+// it keeps the last one so that sync can wait for the queued work by copying it out; done closes
+// what is left.
+func (s *suite) timedOp(op func() (*bindings.Tensor, error)) (call, sync func() error, done func()) {
 	var last *bindings.Tensor
-	call := func() error {
+	call = func() error {
 		t, err := op()
 		if err != nil {
 			return err
@@ -76,7 +85,7 @@ func (s *suite) measure(name string, n int, unit string, op func() (*bindings.Te
 		t.Close()
 		return nil
 	}
-	sync := func() error {
+	sync = func() error {
 		if last == nil {
 			return nil
 		}
@@ -85,9 +94,7 @@ func (s *suite) measure(name string, n int, unit string, op func() (*bindings.Te
 		last = nil
 		return err
 	}
-	fig, err := s.measureFn(name, n, unit, call, sync)
-	last.Close()
-	return fig, err
+	return call, sync, func() { last.Close() }
 }
 
 // measureFn is measure for an op with no tensor result; sync (may be nil) waits for queued work.

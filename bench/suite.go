@@ -158,6 +158,11 @@ type Summary struct {
 	// VsSlowestStage: the best pipeline's attempts/s over the slower of its sample and score
 	// stages run alone (issue 5 asks >= 0.8); 0 when not measured.
 	VsSlowestStage float64 `json:"vs_slowest_stage,omitempty"`
+	// Paired: PeerRatio and Efficiency are medians of ratios of runs taken side by side
+	// (paired.go); the Unpaired values divide medians of figures measured apart, as before.
+	Paired             bool    `json:"paired,omitempty"`
+	PeerRatioUnpaired  float64 `json:"peer_ratio_unpaired,omitempty"`
+	EfficiencyUnpaired float64 `json:"efficiency_unpaired,omitempty"`
 }
 
 // Result is the JSON a run writes.
@@ -416,7 +421,16 @@ func summarize(r *Result) *Summary {
 	if best.Peer != nil {
 		s.PeerAcceptedPS = best.Peer.Median
 		s.PeerRatio = best.Ratio
-		ok := best.Ratio >= 1.3
+	}
+	if v := best.Extra["efficiency_unpaired"]; v > 0 {
+		s.Paired, s.EfficiencyUnpaired = true, v
+	}
+	if v := best.Extra["peer_ratio_paired"]; v > 0 {
+		s.Paired, s.PeerRatioUnpaired = true, s.PeerRatio
+		s.PeerRatio, s.PeerAcceptedPS = v, best.Extra["peer_paired_accepted_per_s"]
+	}
+	if s.PeerRatio > 0 {
+		ok := s.PeerRatio >= 1.3
 		s.MeetsPeerTarget = &ok
 	}
 	return s
