@@ -837,3 +837,36 @@ func meanAbs(a, b []float32) float64 {
 	}
 	return s / float64(len(a))
 }
+
+// The sampler looks ahead to the next target while the current one's last batches are scored,
+// but the sink takes the targets in plan order: each target's records come as one block, in plan
+// order, and every quota is met. A target that spends its attempts without meeting its quota
+// (all rejected) must not hold up the ones after it: the run ends with each one's full attempts.
+func TestTargetsReachTheSinkInPlanOrder(t *testing.T) {
+	setup(t)
+	f := &fixture
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	targets := []plan.Target{{ID: "bag", Class: 8, ClassName: "bag", Count: 30},
+		{ID: "trouser", Class: 1, ClassName: "trouser", Count: 70},
+		{ID: "sneaker", Class: 7, ClassName: "sneaker", Count: 50}}
+	cfg := DefaultConfig()
+	cfg.BatchSize = 16
+	s := &memSink{}
+	res := run(t, m, targets, cfg, 9, s)
+	var order []string
+	for _, c := range s.acc {
+		if len(order) == 0 || order[len(order)-1] != c.Target.ID {
+			order = append(order, c.Target.ID)
+		}
+	}
+	if !slices.Equal(order, []string{"bag", "trouser", "sneaker"}) || res.Accepted != 150 {
+		t.Fatalf("records by target %v, %d accepted: want one block per target in plan order, 150", order, res.Accepted)
+	}
+	cfg.ProbThreshold, cfg.ConfThreshold, cfg.MaxAttempts = 1, 1, 2 // nothing passes both at 1: every target runs dry
+	res = run(t, m, targets, cfg, 9, &memSink{})
+	for i, tr := range res.Targets {
+		if tr.Accepted != 0 || tr.Attempts != 2*targets[i].Count {
+			t.Errorf("%s: %d accepted after %d attempts, want 0 after %d", tr.ID, tr.Accepted, tr.Attempts, 2*targets[i].Count)
+		}
+	}
+}

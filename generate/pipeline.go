@@ -246,36 +246,66 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	consumed := make([]atomic.Int64, len(targets))
 	sampled := make(chan *batch, cfg.QueueDepth)
 	screened := make(chan *batch, cfg.QueueDepth)
+	// The sampler works on the first target (in plan order) that still needs batches and whose
+	// batches in flight are not expected to cover its quota; when every open target is covered it
+	// waits for the sink. So at the end of one target it samples the next one's first batches
+	// instead of idling while the score stage finishes, and the score stage does not idle at the
+	// next target's start (bench/NOTES.md, "Target boundaries"). The sink still takes the targets
+	// in plan order (below), so the records do not depend on this look-ahead.
+	limits := make([]int, len(targets))
+	for ti := range targets {
+		limits[ti] = int(math.Ceil(cfg.MaxAttempts * float64(max(need[ti], 0))))
+		if realContent(&targets[ti], cfg, o) {
+			limits[ti] = max(need[ti], 0) // every real image is accepted: draw no more than the quota
+		}
+	}
+	// Per target: batches made (counted before each is sent), and whether its last one is sent.
+	batchesMade := make([]atomic.Int64, len(targets))
+	exhausted := make([]atomic.Bool, len(targets))
 	go func() {
 		defer close(sampled)
 		t0 := time.Now()
-		for ti := range targets {
-			limit := int(math.Ceil(cfg.MaxAttempts * float64(max(need[ti], 0))))
-			if realContent(&targets[ti], cfg, o) {
-				limit = max(need[ti], 0) // every real image is accepted: draw no more than the quota
+		made := make([]int, len(targets))
+		seq := make([]int, len(targets))
+		for ctx.Err() == nil {
+			ti, waiting := -1, false
+			for i := range targets {
+				if done[i].Load() || made[i] >= limits[i] {
+					continue
+				}
+				if covered(int64(made[i]), consumed[i].Load(), accepted[i].Load(), int64(need[i])) {
+					waiting = true
+					continue
+				}
+				ti = i
+				break
 			}
-			for seq, made := 0, 0; made < limit && !done[ti].Load(); seq++ {
-				for !done[ti].Load() && ctx.Err() == nil && covered(int64(made), consumed[ti].Load(), accepted[ti].Load(), int64(need[ti])) {
-					time.Sleep(time.Millisecond)
+			if ti < 0 {
+				if !waiting {
+					return // every target met its quota or spent its attempts
 				}
-				if done[ti].Load() || ctx.Err() != nil {
-					break
-				}
-				n := min(cfg.BatchSize, limit-made)
-				b := sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq, n)
-				busy[0].Add(int64(time.Since(t0)))
-				failed := b.err != nil // read before b belongs to the score stage
-				select {
-				case sampled <- b:
-				case <-ctx.Done():
-					b.close()
-					return
-				}
-				t0 = time.Now()
-				if failed {
-					return
-				}
-				made += n
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			n := min(cfg.BatchSize, limits[ti]-made[ti])
+			b := sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq[ti], n)
+			busy[0].Add(int64(time.Since(t0)))
+			failed := b.err != nil // read before b belongs to the score stage
+			batchesMade[ti].Add(1)
+			select {
+			case sampled <- b:
+			case <-ctx.Done():
+				b.close()
+				return
+			}
+			t0 = time.Now()
+			if failed {
+				return
+			}
+			made[ti] += n
+			seq[ti]++
+			if made[ti] >= limits[ti] {
+				exhausted[ti].Store(true)
 			}
 		}
 	}()
@@ -308,20 +338,15 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	defer bar.Done()
 	margins := make([][]float64, len(targets))
 	seqs := make([]int, len(targets))
+	batchesSeen := make([]int, len(targets))
 	var firstErr error
-	for b := range screened {
+	consume := func(b *batch) {
 		t0 := time.Now()
-		if b.err != nil {
-			if firstErr == nil {
-				firstErr = b.err
-			}
-			cancel()
-			continue
-		}
 		ti := b.ti
 		tr := &res.Targets[ti]
+		batchesSeen[ti]++
 		if done[ti].Load() || firstErr != nil {
-			continue // a batch made before the quota was met: surplus, not an attempt
+			return // a batch made before the quota was met: surplus, not an attempt
 		}
 		tr.Attempts += b.n
 		consumed[ti].Add(int64(b.n))
@@ -388,6 +413,45 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 		busy[2].Add(int64(time.Since(t0)))
 	}
+	// The sink takes the targets in plan order, each one's batches in the order they were made,
+	// whatever the sampler's look-ahead: batches of a later target wait here until every earlier
+	// one has met its quota or spent its attempts.
+	held := make([][]*batch, len(targets))
+	cur := 0
+	// A target is finished when its quota is met, or when its last batch is made and every batch
+	// made for it has been seen (or, once the sampler has stopped, all have arrived).
+	finished := func(ti int, samplerOver bool) bool {
+		return done[ti].Load() || (samplerOver || exhausted[ti].Load()) && batchesSeen[ti] == int(batchesMade[ti].Load())
+	}
+	advance := func(samplerOver bool) {
+		for cur < len(targets) {
+			for len(held[cur]) > 0 {
+				b := held[cur][0]
+				held[cur] = held[cur][1:]
+				consume(b)
+			}
+			if !finished(cur, samplerOver) {
+				return
+			}
+			cur++
+		}
+	}
+	for b := range screened {
+		if b.err != nil {
+			if firstErr == nil {
+				firstErr = b.err
+			}
+			cancel()
+			continue
+		}
+		if b.ti <= cur {
+			consume(b)
+		} else {
+			held[b.ti] = append(held[b.ti], b)
+		}
+		advance(false)
+	}
+	advance(true) // the channel is closed: every batch made has arrived
 	if firstErr != nil {
 		return nil, firstErr
 	}

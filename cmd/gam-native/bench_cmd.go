@@ -36,7 +36,11 @@ func init() {
 			"through the generation pipeline with a counting sink (the peer's work); `pipeline_dirsink` is\n" +
 			"the product path (dedup, PNG files and manifest in a temporary folder). `ceiling` is the raw\n" +
 			"model work of one attempt (sample, confidence, screen forward, fused screen) with no Go stages;\n" +
-			"efficiency = pipeline attempts/s / the best ceiling. `leak` runs load/sample/close cycles.\n" +
+			"efficiency = pipeline attempts/s / the best ceiling_forward (sample + screen forward). The two\n" +
+			"headline ratios are paired: each timed pipeline run sits between one ceiling_forward run and\n" +
+			"(with --peer) one run of the peer's loop, and each ratio is the median of the per-run ratios;\n" +
+			"the ratios of the separate figures' medians are kept as *_unpaired.\n" +
+			"`leak` runs load/sample/close cycles.\n" +
 			"`kernels` (only when named) compares each CUDA kernel with its CPU path.\n" +
 			"Flags go before the names. Examples:\n" +
 			"   gam-native bench --peer --json bench.json\n" +
