@@ -139,20 +139,26 @@ type pairs struct {
 }
 
 // around runs ours (one timed pipeline run, returning its attempts/s and accepted/s) between a
-// ceiling run and a peer run (either may be skipped), in the order that timed run r takes.
-func (s *suite) around(r, n int, peer *peerServer, pr *pairs, ours func() (att, acc float64, err error)) error {
+// ceiling run and a peer run (either may be skipped), in the order that timed run r takes. A peer
+// that fails is closed and dropped (*peer = nil): the rest of the figure goes on unpaired with it.
+func (s *suite) around(r, n int, peer **peerServer, pr *pairs, ours func() (att, acc float64, err error)) error {
 	var ceil, peerAcc float64
-	var err error
-	first, last := func() error {
+	first, last := func() (err error) {
 		if s.ceilBS > 0 {
 			ceil, err = s.ceilingOnce()
 		}
 		return err
 	}, func() error {
-		if peer != nil {
-			peerAcc, err = peer.Once(n)
+		if *peer == nil {
+			return nil
 		}
-		return err
+		var err error
+		if peerAcc, err = (*peer).Once(n); err != nil {
+			s.o.Logf("bench: pipeline: the paired peer failed (%v); going on without it", err)
+			(*peer).Close()
+			*peer, peerAcc = nil, 0
+		}
+		return nil
 	}
 	if r%2 == 1 {
 		first, last = last, first

@@ -276,7 +276,8 @@ func (s *suite) pipeline(ctx context.Context) error {
 			s.o.Logf("bench: pipeline: the paired peer did not start (%v); its ratio is left to the peer's own run", err)
 			peer = nil
 		}
-		defer peer.Close()
+		// Closed after the pipeline figure, so that the later figures' memory is ours alone.
+		defer func() { peer.Close() }()
 	}
 	variants := []string{"pipeline", "pipeline_sync", "pipeline_dirsink"}
 	if s.gpu {
@@ -303,7 +304,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 				}
 				var err error
 				if variant == "pipeline" && r >= 0 {
-					err = s.around(r, n, peer, &pr, once)
+					err = s.around(r, n, &peer, &pr, once)
 				} else {
 					_, _, err = once()
 				}
@@ -372,6 +373,10 @@ func (s *suite) pipeline(ctx context.Context) error {
 					s.res.Find(variant, n).Extra["vs_sink_alone"] = med / sa.Median
 				}
 			}
+		}
+		if variant == "pipeline" {
+			peer.Close()
+			peer = nil
 		}
 	}
 	return nil

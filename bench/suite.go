@@ -160,9 +160,10 @@ type Summary struct {
 	VsSlowestStage float64 `json:"vs_slowest_stage,omitempty"`
 	// Paired: PeerRatio and Efficiency are medians of ratios of runs taken side by side
 	// (paired.go); the Unpaired values divide medians of figures measured apart, as before.
-	Paired             bool    `json:"paired,omitempty"`
-	PeerRatioUnpaired  float64 `json:"peer_ratio_unpaired,omitempty"`
-	EfficiencyUnpaired float64 `json:"efficiency_unpaired,omitempty"`
+	Paired              bool    `json:"paired,omitempty"`
+	CeilingPairedPerSec float64 `json:"ceiling_paired_images_per_s,omitempty"`
+	PeerRatioUnpaired   float64 `json:"peer_ratio_unpaired,omitempty"`
+	EfficiencyUnpaired  float64 `json:"efficiency_unpaired,omitempty"`
 }
 
 // Result is the JSON a run writes.
@@ -422,8 +423,8 @@ func summarize(r *Result) *Summary {
 		s.PeerAcceptedPS = best.Peer.Median
 		s.PeerRatio = best.Ratio
 	}
-	if v := best.Extra["efficiency_unpaired"]; v > 0 {
-		s.Paired, s.EfficiencyUnpaired = true, v
+	if v := best.Extra["ceiling_paired_images_per_s"]; v > 0 {
+		s.Paired, s.EfficiencyUnpaired, s.CeilingPairedPerSec = true, best.Extra["efficiency_unpaired"], v
 	}
 	if v := best.Extra["peer_ratio_paired"]; v > 0 {
 		s.Paired, s.PeerRatioUnpaired = true, s.PeerRatio

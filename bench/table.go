@@ -138,8 +138,12 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))
 		}
 		if s.Paired {
-			fmt.Fprintf(w, "(paired: each ratio is the median over the pipeline's timed runs of the run over the ceiling and peer runs taken beside it; unpaired, the medians of the separate figures give efficiency %.2f, peer ratio %.2f)\n",
-				s.EfficiencyUnpaired, s.PeerRatioUnpaired)
+			peer := ""
+			if s.PeerRatioUnpaired > 0 {
+				peer = fmt.Sprintf(", peer ratio %.2f", s.PeerRatioUnpaired)
+			}
+			fmt.Fprintf(w, "(paired: each ratio is the median over the pipeline's timed runs of the run over the ceiling and peer runs taken beside it, the ceiling runs' median %.1f images/s; unpaired, the medians of the separate figures give efficiency %.2f%s)\n",
+				s.CeilingPairedPerSec, s.EfficiencyUnpaired, peer)
 		}
 		if s.VsSlowestStage > 0 {
 			fmt.Fprintf(w, "vs its slowest stage run alone (batch %d): %.2f (issue 5's target 0.8: %s)\n", s.PipelineBatch, s.VsSlowestStage, yesNo(s.VsSlowestStage >= 0.8))

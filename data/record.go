@@ -46,8 +46,9 @@ type Provenance struct {
 	Confidence float32           `json:"confidence"`
 	ScreenProb float32           `json:"screen_prob"`
 	Conditions map[string]string `json:"conditions,omitempty"`
-	// Content names the real training image a conditioned image was made from ("real:REF",
-	// generate.condition_content = "real"); empty when the generator drew it.
+	// Content names the real training image an image was made from: "real:REF" (degraded as it
+	// is, generate.condition_content = "real") or "edit:REF" (re-shaped by the generator,
+	// generate.latent = "edit"); empty when the generator drew it.
 	Content string `json:"content,omitempty"`
 	Review  string `json:"review,omitempty"`
 }

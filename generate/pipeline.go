@@ -49,7 +49,7 @@ type Candidate struct {
 	ScreenProb float32
 	Margin     float32 // target classifier's margin (NaN when not measured)
 	Seed       uint64  // the batch seed that made it
-	Content    string  // "real:REF" when the content is a real training image (ConditionContent)
+	Content    string  // "real:REF" (ConditionContent) or "edit:REF" (LatentEdit): the real image it came from
 	Seq        int     // its order among its target's candidates
 }
 
@@ -262,17 +262,21 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	// Per target: batches made (counted before each is sent), and whether its last one is sent.
 	batchesMade := make([]atomic.Int64, len(targets))
 	exhausted := make([]atomic.Bool, len(targets))
+	var sinkAt atomic.Int64 // the target the sink is taking (every earlier one is finished)
 	go func() {
 		defer close(sampled)
 		t0 := time.Now()
 		made := make([]int, len(targets))
 		seq := make([]int, len(targets))
 		for ctx.Err() == nil {
-			ti, waiting := -1, false
-			for i := range targets {
+			// Look at the sink's current target and at most one open target after it: a longer
+			// look-ahead would only hold more scored batches in the sink.
+			ti, waiting, open := -1, false, 0
+			for i := int(sinkAt.Load()); i < len(targets) && open < 2; i++ {
 				if done[i].Load() || made[i] >= limits[i] {
 					continue
 				}
+				open++
 				if covered(int64(made[i]), consumed[i].Load(), accepted[i].Load(), int64(need[i])) {
 					waiting = true
 					continue
@@ -282,9 +286,10 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			}
 			if ti < 0 {
 				if !waiting {
-					return // every target met its quota or spent its attempts
+					return // every target from the sink's on met its quota or spent its attempts
 				}
 				time.Sleep(time.Millisecond)
+				t0 = time.Now() // waiting is not sampling
 				continue
 			}
 			n := min(cfg.BatchSize, limits[ti]-made[ti])
@@ -292,6 +297,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			busy[0].Add(int64(time.Since(t0)))
 			failed := b.err != nil // read before b belongs to the score stage
 			batchesMade[ti].Add(1)
+			if made[ti]+n >= limits[ti] {
+				exhausted[ti].Store(true) // before the send: the sink must not wait for more
+			}
 			select {
 			case sampled <- b:
 			case <-ctx.Done():
@@ -304,9 +312,6 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			}
 			made[ti] += n
 			seq[ti]++
-			if made[ti] >= limits[ti] {
-				exhausted[ti].Store(true)
-			}
 		}
 	}()
 	go func() {
@@ -419,21 +424,22 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	held := make([][]*batch, len(targets))
 	cur := 0
 	// A target is finished when its quota is met, or when its last batch is made and every batch
-	// made for it has been seen (or, once the sampler has stopped, all have arrived).
-	finished := func(ti int, samplerOver bool) bool {
-		return done[ti].Load() || (samplerOver || exhausted[ti].Load()) && batchesSeen[ti] == int(batchesMade[ti].Load())
+	// made for it has been seen; once the channel is closed nothing more can come for any target.
+	finished := func(ti int, closed bool) bool {
+		return closed || done[ti].Load() || exhausted[ti].Load() && batchesSeen[ti] == int(batchesMade[ti].Load())
 	}
-	advance := func(samplerOver bool) {
+	advance := func(closed bool) {
 		for cur < len(targets) {
 			for len(held[cur]) > 0 {
 				b := held[cur][0]
 				held[cur] = held[cur][1:]
 				consume(b)
 			}
-			if !finished(cur, samplerOver) {
+			if !finished(cur, closed) {
 				return
 			}
 			cur++
+			sinkAt.Store(int64(cur))
 		}
 	}
 	for b := range screened {
@@ -451,7 +457,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 		advance(false)
 	}
-	advance(true) // the channel is closed: every batch made has arrived
+	if ctx.Err() == nil {
+		advance(true) // the channel is closed: every batch made has arrived
+	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
@@ -503,8 +511,10 @@ func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
 			mode = StepGraph
 		}
 	}
-	if mode == StepSplit || cfg.ProbCalibrated {
-		return nil, nil // the calibrated screen's per-class threshold and label rule live in screenBatch
+	if mode == StepSplit || cfg.ProbCalibrated || resolveLatent(cfg.Latent, m.Generator) == LatentEdit {
+		// The calibrated screen's per-class threshold and label rule live in screenBatch; an edit
+		// is finished on the host between sample and screen.
+		return nil, nil
 	}
 	return e.NewStep(m.Generator, m.Screen, cfg.BatchSize, cfg.ProbThreshold, mode == StepGraph)
 }
