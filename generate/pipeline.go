@@ -269,14 +269,15 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		made := make([]int, len(targets))
 		seq := make([]int, len(targets))
 		for ctx.Err() == nil {
-			// Look at the sink's current target and at most one open target after it: a longer
-			// look-ahead would only hold more scored batches in the sink.
-			ti, waiting, open := -1, false, 0
-			for i := int(sinkAt.Load()); i < len(targets) && open < 2; i++ {
+			// From the sink's current target on. The sink holds at most one batch of each target
+			// after it (the first: until it is consumed the rate is unknown and one batch covers),
+			// accepted rows only. A look-ahead of one target was tried and measured: at batch 1024
+			// a target needs about two batches, so it stalled the sampler again (bench/NOTES.md).
+			ti, waiting := -1, false
+			for i := int(sinkAt.Load()); i < len(targets); i++ {
 				if done[i].Load() || made[i] >= limits[i] {
 					continue
 				}
-				open++
 				if covered(int64(made[i]), consumed[i].Load(), accepted[i].Load(), int64(need[i])) {
 					waiting = true
 					continue
