@@ -88,15 +88,11 @@ func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClas
 	for cls, idx := range firstPerClass(ds, k, perClass) {
 		for s := 0; s < len(idx); s += chunk {
 			part := idx[s:min(s+chunk, len(idx))]
-			mu, lv, err := encodeReal(e, g, ds, part, cls)
+			mu, lv, r, err := encodeReal(e, g, ds, part, cls, resid)
 			if err != nil {
 				return nil, fmt.Errorf("encoding real images of class %d: %w", cls, err)
 			}
 			if resid {
-				r, err := residuals(e, g, ds, part, cls, mu)
-				if err != nil {
-					return nil, fmt.Errorf("decoding real latents of class %d: %w", cls, err)
-				}
 				l.Resid[cls] = append(l.Resid[cls], r...)
 				for _, i := range part {
 					l.Refs[cls] = append(l.Refs[cls], imageRef(ds, i))
@@ -112,61 +108,48 @@ func EncodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, perClas
 	return l, nil
 }
 
-func encodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int) (mu, lv []float32, err error) {
-	x, y, _, err := realBatch(e, ds, idx, cls)
+// encodeReal encodes the real images idx of class cls; with resid it also decodes their means (no
+// attributes) and returns each image's residual x_i - G(mu_i, y), row-major.
+func encodeReal(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int, resid bool) (mu, lv, res []float32, err error) {
+	x, y, px, err := realBatch(e, ds, idx, cls)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer bindings.CloseAll(x, y)
 	m, v, err := g.Encode(x, y, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer bindings.CloseAll(m, v)
 	if mu, err = m.F32(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	lv, err = v.F32()
-	return mu, lv, err
-}
-
-// residuals decodes the means mu of the real images idx of class cls (no attributes) and returns
-// x_i - G(mu_i, y) per image, row-major.
-func residuals(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, idx []int, cls int, mu []float32) ([]float32, error) {
-	n := int64(len(idx))
-	z, err := e.FromF32(mu, n, int64(g.Meta.LatentDim))
-	if err != nil {
-		return nil, err
-	}
-	xr, y, px, err := realBatch(e, ds, idx, cls)
-	if err != nil {
-		z.Close()
-		return nil, err
+	if lv, err = v.F32(); err != nil || !resid {
+		return mu, lv, nil, err
 	}
 	var a *bindings.Tensor
-	if na := len(g.Meta.AttrNames); na > 0 {
-		a, err = e.FromF32(make([]float32, int(n)*na), n, int64(na))
+	if na := int64(len(g.Meta.AttrNames)); na > 0 {
+		if a, err = e.FromF32(make([]float32, int64(len(idx))*na), int64(len(idx)), na); err != nil {
+			return nil, nil, nil, err
+		}
+		defer a.Close()
 	}
-	defer bindings.CloseAll(z, xr, y, a)
+	rec, err := g.Sample(m, y, a)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	x, err := g.Sample(z, y, a)
+	defer rec.Close()
+	r, err := rec.F32()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	defer x.Close()
-	rec, err := x.F32()
-	if err != nil {
-		return nil, err
-	}
-	if len(rec) != len(px) {
-		return nil, fmt.Errorf("the generator's sample has %d values for %d images of %d pixels", len(rec), n, ds.ImageSize())
+	if len(r) != len(px) {
+		return nil, nil, nil, fmt.Errorf("the generator's sample has %d values for %d images of %d pixels", len(r), len(idx), ds.ImageSize())
 	}
 	for i := range px {
-		px[i] -= rec[i]
+		px[i] -= r[i]
 	}
-	return px, nil
+	return mu, lv, px, nil
 }
 
 // Count is the number of real latents of class cls.

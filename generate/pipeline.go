@@ -144,12 +144,10 @@ type batch struct {
 	cond      string
 	// screened: the sample stage ran the fused step, so verdict and prob are already filled
 	screened bool
-	// refs: the batch is real training images (ConditionContent), accepted as drawn; refs[i] is
-	// where row i came from ("real:REF"); nil for a generated batch
-	refs []string
-	// edits: the batch is edits of real images (LatentEdit), screened like generated ones;
-	// edits[i] names row i's real image ("edit:REF")
-	edits []string
+	// content[i] names the real training image row i came from ("real:REF" or "edit:REF"); nil
+	// for drawn content. asDrawn: the rows are real images (ConditionContent), accepted unscreened.
+	content []string
+	asDrawn bool
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -366,7 +364,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			if done[ti].Load() {
 				break
 			}
-			if o.Dedup != nil && b.refs == nil && o.Dedup.Check(targets[ti].Class, b.vecs[j]) {
+			if o.Dedup != nil && !b.asDrawn && o.Dedup.Check(targets[ti].Class, b.vecs[j]) {
 				tr.Rejected[ReasonDuplicate]++
 				continue
 			}
@@ -376,10 +374,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			if b.margin != nil {
 				c.Margin = b.margin[j]
 			}
-			if b.refs != nil {
-				c.Content = b.refs[row]
-			} else if b.edits != nil {
-				c.Content = b.edits[row]
+			if b.content != nil {
+				c.Content = b.content[row]
 			}
 			if t := targets[ti]; t.Condition != "" {
 				c.Attrs = map[string]float32{t.Condition: b.sev[row]}
@@ -512,7 +508,7 @@ func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
 			mode = StepGraph
 		}
 	}
-	if mode == StepSplit || cfg.ProbCalibrated || resolveLatent(cfg.Latent, m.Generator) == LatentEdit {
+	if mode == StepSplit || cfg.ProbCalibrated || cfg.Latent == LatentEdit {
 		// The calibrated screen's per-class threshold and label rule live in screenBatch; an edit
 		// is finished on the host between sample and screen.
 		return nil, nil
@@ -639,7 +635,7 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 }
 
 // editBatch turns b's samples into edits of the real images they were drawn around (LatentEdit):
-// x = clamp(sample + residual_i, 0, 1), and names each row's image in b.edits.
+// x = clamp(sample + residual_i, 0, 1), and names each row's image in b.content.
 func editBatch(e *bindings.Engine, l *Latents, cls int, from []int, b *batch) error {
 	px, err := b.x.F32()
 	if err != nil {
@@ -650,13 +646,13 @@ func editBatch(e *bindings.Engine, l *Latents, cls int, from []int, b *batch) er
 	if len(res) < (slices.Max(from)+1)*sz {
 		return fmt.Errorf("edit: the residuals of class %d have %d values, the sample %d per image", cls, len(res), sz)
 	}
-	b.edits = make([]string, b.n)
+	b.content = make([]string, b.n)
 	for r, i := range from {
 		row, ri := px[r*sz:(r+1)*sz], res[i*sz:(i+1)*sz]
 		for k := range row {
 			row[k] = min(max(row[k]+ri[k], 0), 1)
 		}
-		b.edits[r] = "edit:" + l.Refs[cls][i]
+		b.content[r] = "edit:" + l.Refs[cls][i]
 	}
 	shape, err := b.x.Shape()
 	if err != nil {
@@ -695,7 +691,7 @@ func realContentBatch(e *bindings.Engine, t *plan.Target, pool *RealPool, rng *r
 	b.sev = severities(t, rng, b.n)
 	b.condBy, b.condAfter, b.cond = data.ByNative, true, t.Condition
 	px, refs := pool.Draw(rng, t.Class, b.n)
-	b.refs = refs
+	b.content, b.asDrawn = refs, true
 	ds := pool.ds
 	var err error
 	b.x, err = e.FromF32(px, int64(b.n), int64(ds.C), int64(ds.H), int64(ds.W))
@@ -706,7 +702,7 @@ func realContentBatch(e *bindings.Engine, t *plan.Target, pool *RealPool, rng *r
 // generation confidence of the survivors only (it costs twice the screen per image and most
 // images fall at the screen), and copies out the accepted rows (pixels, embeddings, margins).
 func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibration, dedup bool, b *batch) error {
-	if b.refs != nil {
+	if b.asDrawn {
 		// Real images of the class: nothing to screen or score; every row is accepted as drawn.
 		b.verdict = make([]int64, b.n)
 		b.prob, b.conf = make([]float32, b.n), make([]float32, b.n)
