@@ -58,8 +58,12 @@ func num(v float64) string {
 
 // Print writes the header, the table, the pipeline's stage times and the summary.
 func (r *Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "gam-native bench  %s  engine %s (LibTorch %s, %s %s, %d threads)\n", r.Started.Format("2006-01-02 15:04:05Z"),
-		r.Engine.Library, r.Engine.TorchVersion, r.Engine.Device, r.Engine.DeviceName, r.Engine.Threads)
+	blas := ""
+	if r.Engine.BLASCore != "" {
+		blas = ", OpenBLAS " + r.Engine.BLASCore
+	}
+	fmt.Fprintf(w, "gam-native bench  %s  engine %s (LibTorch %s, %s %s, %d threads%s)\n", r.Started.Format("2006-01-02 15:04:05Z"),
+		r.Engine.Library, r.Engine.TorchVersion, r.Engine.Device, r.Engine.DeviceName, r.Engine.Threads, blas)
 	fmt.Fprintf(w, "host %s: %s, %d CPUs (quota %d), load %.2f at start\n", r.Host.Hostname, r.Host.CPUModel, r.Host.CPUs, r.Host.CPUQuota, r.Host.LoadAvg1)
 	if len(r.Devices.GPUs) == 0 {
 		fmt.Fprintf(w, "GPU: none (%s)\n", r.Devices.NoGPUReason)

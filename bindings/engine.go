@@ -23,7 +23,7 @@ import (
 )
 
 // ABIVersion is the gam.h version these bindings were written against.
-const ABIVersion = 4
+const ABIVersion = 5
 
 // Status codes of the C ABI.
 const (
@@ -127,7 +127,8 @@ func Open(path string) (*Engine, error) {
 	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
 		os.Setenv("OMP_WAIT_POLICY", "PASSIVE")
 	}
-	e := &Engine{Path: p, calls: make(chan func())}
+	chooseBLASCore()
+	e := &Engine{Path: p, calls: make(chan func(), postDepth)}
 	ready := make(chan error)
 	go e.loop(p, ready)
 	if err := <-ready; err != nil {
@@ -180,6 +181,20 @@ func (e *Engine) do(f func()) error {
 	return nil
 }
 
+// postDepth is how many posted calls (post) may wait for the engine thread before a caller blocks.
+const postDepth = 256
+
+// post queues f on the engine thread and returns without waiting for it: for calls that return
+// nothing and whose effect no one waits on (freeing a handle). Calls run in the order they were
+// queued, so any later call sees f done. A closed engine drops f.
+func (e *Engine) post(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.open {
+		e.calls <- f
+	}
+}
+
 // call runs f on the engine thread and turns a non-zero status into an *Error for op.
 func (e *Engine) call(op string, f func() C.int32_t) error {
 	var err error
@@ -226,6 +241,8 @@ type Info struct {
 	DeviceName    string `json:"device_name"`
 	Threads       int    `json:"threads"`
 	Library       string `json:"library"`
+	// BLASCore is the kernel set OpenBLAS chose ("" when LibTorch does not use OpenBLAS).
+	BLASCore string `json:"blas_core,omitempty"`
 }
 
 // Info asks the engine for its versions and devices.
@@ -244,6 +261,7 @@ func (e *Engine) Info() (Info, error) {
 		DeviceName:    C.GoString(&ci.device_name[0]),
 		Threads:       int(ci.num_threads),
 		Library:       e.Path,
+		BLASCore:      blasCoreName(),
 	}, nil
 }
 
@@ -273,4 +291,12 @@ func (e *Engine) Memory(resetPeak bool) (allocated, peak int64, err error) {
 	}
 	err = e.call("memory", func() C.int32_t { return C.gamdl_gam_engine_memory(&a, &p, r) })
 	return int64(a), int64(p), err
+}
+
+// blasCoreName is OpenBLAS's name for the kernels it chose, or "" without OpenBLAS.
+func blasCoreName() string {
+	if c := C.gamdl_blas_core(); c != nil {
+		return C.GoString(c)
+	}
+	return ""
 }

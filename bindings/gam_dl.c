@@ -49,3 +49,10 @@ void gamdl_close(void) {
   ret gamdl_##name params { return p_##name args; }
 GAM_FNS(GAM_WRAP)
 #undef GAM_WRAP
+
+const char *gamdl_blas_core(void) {
+  if (lib == NULL) return NULL;
+  // Found among the engine's dependencies when LibTorch uses OpenBLAS; absent otherwise.
+  char *(*corename)(void) = (char *(*)(void))dlsym(lib, "openblas_get_corename");
+  return corename == NULL ? NULL : corename();
+}

@@ -9,6 +9,8 @@
 const char *gamdl_open(const char *path, char **owned);
 // Closes the library; the wrappers must not be called after.
 void gamdl_close(void);
+// The kernel set OpenBLAS chose (openblas_get_corename), or NULL when the engine does not use it.
+const char *gamdl_blas_core(void);
 
 #define GAM_DECL_WRAPPER(ret, name, params, args) ret gamdl_##name params;
 GAM_FNS(GAM_DECL_WRAPPER)

@@ -45,7 +45,9 @@ func (t *Tensor) Close() {
 	h := t.h
 	t.h = nil
 	live.Add(-1)
-	_ = t.e.do(func() { C.gamdl_gam_tensor_destroy(h) })
+	// Queued, not waited on: the pipeline frees a dozen handles per batch, and a round trip to the
+	// engine thread costs more than the free (bench/NOTES.md). Later engine calls run after it.
+	t.e.post(func() { C.gamdl_gam_tensor_destroy(h) })
 }
 
 // CloseAll closes every tensor given (nil ones are skipped).

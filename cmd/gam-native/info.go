@@ -83,6 +83,9 @@ func runInfo(c *cli.Context) error {
 		fmt.Printf("libtorch:    %s (custom CUDA kernels built: %v)\n", i.TorchVersion, i.CUDABuilt)
 		fmt.Printf("device:      %s (%s); CUDA available: %v, devices: %d\n", i.Device, i.DeviceName, i.CUDAAvailable, i.CUDADevices)
 		fmt.Printf("threads:     %d (cgroup CPU quota %d)\n", i.Threads, bindings.CPUQuota())
+		if i.BLASCore != "" {
+			fmt.Printf("blas:        OpenBLAS, %s kernels (OPENBLAS_CORETYPE=%s)\n", i.BLASCore, os.Getenv("OPENBLAS_CORETYPE"))
+		}
 	}
 	if len(dev.GPUs) == 0 {
 		fmt.Printf("gpus:        none (%s)\n", dev.NoGPUReason)
