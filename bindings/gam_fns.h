@@ -27,7 +27,6 @@
   GAM_FN(void, gam_model_destroy, (gam_model *m), (m)) \
   GAM_FN(int32_t, gam_generator_sample, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_tensor **o), (g, z, y, a, o)) \
   GAM_FN(int32_t, gam_generator_sample_async, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_future **o), (g, z, y, a, o)) \
-  GAM_FN(int32_t, gam_classifier_forward_async, (gam_model *c, const gam_tensor *x, gam_future **o), (c, x, o)) \
   GAM_FN(int32_t, gam_future_wait, (gam_future *f, gam_tensor **o), (f, o)) \
   GAM_FN(void, gam_future_destroy, (gam_future *f), (f)) \
   GAM_FN(int32_t, gam_step_create, (gam_model *g, gam_model *sc, int64_t b, float pt, int32_t gr, gam_step **o), (g, sc, b, pt, gr, o)) \

@@ -183,9 +183,8 @@ func (m *Model) Sample(z, y, attrs *Tensor) (*Tensor, error) {
 
 // Future is a sample call running on the engine's worker thread (Model.SampleAsync).
 type Future struct {
-	e  *Engine
-	h  *C.gam_future
-	op string
+	e *Engine
+	h *C.gam_future
 }
 
 // SampleAsync starts sample(z, y, attrs) on the engine's worker thread and returns at once, so
@@ -198,27 +197,14 @@ func (m *Model) SampleAsync(z, y, attrs *Tensor) (*Future, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return &Future{e: m.e, h: out, op: "sample"}, nil
+	return &Future{e: m.e, h: out}, nil
 }
 
-// ForwardAsync starts a classifier's forward(x) on the engine's worker thread, after any work
-// queued there before it, on the same terms as SampleAsync: x may be closed at once, m must stay
-// open until Wait returns.
-func (m *Model) ForwardAsync(x *Tensor) (*Future, error) {
-	var out *C.gam_future
-	if err := m.e.call("forward", func() C.int32_t {
-		return C.gamdl_gam_classifier_forward_async(m.h, x.ptr(), &out)
-	}); err != nil {
-		return nil, err
-	}
-	return &Future{e: m.e, h: out, op: "forward"}, nil
-}
-
-// Wait blocks the calling goroutine (not the engine thread) until the work is done, and frees
+// Wait blocks the calling goroutine (not the engine thread) until the sample is done, and frees
 // the future. It must be called once.
 func (f *Future) Wait() (*Tensor, error) {
 	if f == nil || f.h == nil {
-		return nil, errors.New("future already waited for")
+		return nil, errors.New("sample: future already waited for")
 	}
 	h := f.h
 	f.h = nil
@@ -226,7 +212,7 @@ func (f *Future) Wait() (*Tensor, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var out *C.gam_tensor
-	err := statusError(f.op, C.gamdl_gam_future_wait(h, &out))
+	err := statusError("sample", C.gamdl_gam_future_wait(h, &out))
 	C.gamdl_gam_future_destroy(h)
 	if err != nil {
 		return nil, err

@@ -379,33 +379,6 @@ func TestSampleAsyncMatchesSample(t *testing.T) {
 	}
 }
 
-// ForwardAsync gives the same logits as Forward, queued on the worker behind a sample whose
-// images it does not need; a generator is refused at once, and a closed input does not matter.
-func TestForwardAsyncMatchesForward(t *testing.T) {
-	e, g, s := zooGenScreen(t)
-	z := ok(e.Randn(1, 4, 32, int64(g.Meta.LatentDim)))
-	y := ok(e.FromI64(make([]int64, 32), 32))
-	x := ok(g.Sample(z, y, nil))
-	want := ok(s.Forward(x))
-	defer CloseAll(want, z, y)
-	fs := ok(g.SampleAsync(z, y, nil)) // queued first on the same worker
-	f := ok(s.ForwardAsync(x))
-	x.Close() // the work holds its own reference
-	got := ok(f.Wait())
-	defer got.Close()
-	xs := ok(fs.Wait())
-	xs.Close()
-	if d := maxDiff(ok(want.F32()), ok(got.F32())); d != 0 {
-		t.Fatalf("async forward differs from forward by %v", d)
-	}
-	if _, err := f.Wait(); err == nil {
-		t.Fatal("a second Wait succeeded")
-	}
-	if _, err := g.ForwardAsync(want); err == nil {
-		t.Fatal("a generator's ForwardAsync was not refused")
-	}
-}
-
 // SetLR changes the step size of the steps that follow: at a vanishing rate the loss on a fixed
 // batch stays where it is, at the usual one it falls; a rate of 0 is refused.
 func TestTrainerSetLR(t *testing.T) {

@@ -144,8 +144,6 @@ type batch struct {
 	cond      string
 	// screened: the sample stage ran the fused step, so verdict and prob are already filled
 	screened bool
-	// logits: the screen's forward of x, when the sample stage ran it on the engine's worker thread
-	logits *bindings.Tensor
 	// content[i] names the real training image row i came from ("real:REF" or "edit:REF"); nil
 	// for drawn content. asDrawn: the rows are real images (ConditionContent), accepted unscreened.
 	content []string
@@ -161,7 +159,7 @@ type batch struct {
 	err      error
 }
 
-func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a, b.logits) }
+func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a) }
 
 // covered reports whether the batches made but not yet consumed are expected, at the acceptance
 // rate seen so far, to bring the accepted count to need. Before the first batch is consumed the
@@ -633,18 +631,6 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 		b.x.Close()
 		b.x = nx
 	}
-	if !b.screened && !cfg.SyncSample {
-		// The screen's forward on the worker thread too: with the fast BLAS kernels the sample is a
-		// small part of an attempt and the score stage, left with the forward, was 6x the sample
-		// stage's work; split this way the two stages overlap (bench/NOTES.md).
-		fut, err := m.Screen.ForwardAsync(b.x)
-		if err != nil {
-			return fail(err)
-		}
-		if b.logits, err = fut.Wait(); err != nil {
-			return fail(err)
-		}
-	}
 	return b
 }
 
@@ -817,14 +803,11 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 	if b.screened {
 		return acceptedRows(b.verdict), nil
 	}
-	logits := b.logits
-	if logits == nil {
-		var err error
-		if logits, err = m.Screen.Forward(b.x); err != nil {
-			return nil, err
-		}
-		defer logits.Close()
+	logits, err := m.Screen.Forward(b.x)
+	if err != nil {
+		return nil, err
 	}
+	defer logits.Close()
 	thr := cfg.ProbThreshold
 	if cfg.ProbCalibrated {
 		thr = cal.ScreenThreshold(class, cfg.ProbThreshold)

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 5u
+#define GAM_ABI_VERSION 4u
 
 enum {
   GAM_OK = 0,
@@ -159,11 +159,6 @@ int32_t gam_generator_encode(gam_model *g, const gam_tensor *x, const gam_tensor
  * overlaps). *out is a new future: wait for it with gam_future_wait, free it with gam_future_destroy. */
 int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z, const gam_tensor *y,
                                    const gam_tensor *attrs, gam_future **out);
-/* gam_classifier_forward, started on the same worker thread (after any work queued there before
- * it), on the same terms as gam_generator_sample_async: the pipeline runs the screen's forward
- * beside the score stage's calls on the CPU. x may be destroyed at once; c must live until the
- * future is waited for. */
-int32_t gam_classifier_forward_async(gam_model *c, const gam_tensor *x, gam_future **out);
 /* Blocks until f is done and gives its result: *out a new tensor (the caller frees it) and GAM_OK,
  * or the work's error status, its message in gam_last_error() on the calling thread. May be called
  * from any thread, once per future. */

@@ -97,46 +97,27 @@ Worker &worker() {
 
 }  // namespace
 
-namespace {
-// Makes *out a future of work: on the worker thread for CPU inputs, run at once on a CUDA device
-// (the GPU overlaps on its own; the caller's device and stream are kept).
-void start(std::function<at::Tensor()> work, bool cuda, gam_future **out) {
-  auto f = std::make_unique<gam_future>();
-  auto task = [work = std::move(work), r = f->result] {
-    try {
-      torch::NoGradGuard ng;
-      r->set(work(), nullptr);
-    } catch (...) {
-      r->set(at::Tensor(), std::current_exception());
-    }
-  };
-  if (cuda) {
-    task();
-  } else {
-    worker().post(std::move(task));
-  }
-  *out = f.release();
-}
-}  // namespace
-
 GAM_EXPORT int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z, const gam_tensor *y,
                                               const gam_tensor *attrs, gam_future **out) {
   return gam::guard([&] {
     gam::need(out, "out");
     *out = nullptr;
     gam::SampleArgs s = gam::sample_args(g, z, y, attrs);
-    start([g, s] { return gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}); }, s.z.is_cuda(), out);
-  });
-}
-
-GAM_EXPORT int32_t gam_classifier_forward_async(gam_model *c, const gam_tensor *x, gam_future **out) {
-  return gam::guard([&] {
-    gam::need_role(c, GAM_ROLE_CLASSIFIER, "forward");
-    gam::need(out, "out");
-    *out = nullptr;
-    at::Tensor xt = gam::tensor_of(x, "x");
-    gam::check_images(c, xt, "x");
-    start([c, xt] { return gam::call_tensor(c, "forward", {xt}); }, xt.is_cuda(), out);
+    auto f = std::make_unique<gam_future>();
+    auto task = [g, s, r = f->result] {
+      try {
+        torch::NoGradGuard ng;
+        r->set(gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}), nullptr);
+      } catch (...) {
+        r->set(at::Tensor(), std::current_exception());
+      }
+    };
+    if (s.z.is_cuda()) {
+      task();  // the GPU overlaps on its own; keep the caller's device and stream
+    } else {
+      worker().post(std::move(task));
+    }
+    *out = f.release();
   });
 }
 

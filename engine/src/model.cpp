@@ -69,7 +69,7 @@ static at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
   return t;
 }
 
-void need_role(const gam_model *g, int32_t role, const char *op) {
+static void need_role(const gam_model *g, int32_t role, const char *op) {
   need(g, "model");
   if (g->meta.role != role)
     throw Error(GAM_ERR_INVALID, std::string(op) + " needs a " + (role == GAM_ROLE_GENERATOR ? "generator" : "classifier") +

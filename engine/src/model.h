@@ -16,8 +16,6 @@ namespace gam {
 // Runs method `name` with args and returns its Tensor result, naming the model on failure.
 at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args);
 
-// Throws unless g is a model of role (GAM_ROLE_GENERATOR or GAM_ROLE_CLASSIFIER); op names the call.
-void need_role(const gam_model *g, int32_t role, const char *op);
 // Checks images [N,C,H,W] against the model's image_shape and returns N.
 int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);
 // Checks labels [n] int64 in [0, num_classes) and returns the tensor. The range check uses the
