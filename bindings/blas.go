@@ -35,23 +35,18 @@ func blasCoreType(f x86Features) string {
 	return ""
 }
 
-// chooseBLASCore sets OPENBLAS_CORETYPE from the CPU's features unless the user set it, and
-// returns what it set ("" when nothing). Debian's LibTorch does its matrix products with OpenBLAS,
+// chooseBLASCore sets OPENBLAS_CORETYPE from the CPU's features unless the user set it. Debian's LibTorch does its matrix products with OpenBLAS,
 // which picks kernels from the CPU's model number; OpenBLAS 0.3.21 does not know recent Xeons
 // (this project's machines) and falls back to Prescott's SSE3 kernels, which made every forward
 // call about half as fast as the AVX-512 ones on the same CPU (bench/NOTES.md). OpenBLAS reads the
 // variable when it loads, so this runs before dlopen. LibTorch builds on MKL ignore it.
-func chooseBLASCore() string {
+func chooseBLASCore() {
 	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {
-		return ""
+		return
 	}
-	f, ok := hostX86()
-	if !ok {
-		return ""
+	if f, ok := hostX86(); ok {
+		if core := blasCoreType(f); core != "" {
+			os.Setenv("OPENBLAS_CORETYPE", core)
+		}
 	}
-	core := blasCoreType(f)
-	if core != "" {
-		os.Setenv("OPENBLAS_CORETYPE", core)
-	}
-	return core
 }

@@ -8,7 +8,7 @@ import (
 func TestBLASCoreType(t *testing.T) {
 	avx512 := x86Features{AVX2: true, FMA: true, AVX512F: true, AVX512CD: true, AVX512BW: true, AVX512DQ: true, AVX512VL: true}
 	partial := avx512
-	partial.AVX512VL = false // Knights Landing-like: AVX-512F without VL/BW/DQ
+	partial.AVX512VL = false // AVX-512 without VL (Knights Landing has F and CD only): not SkylakeX
 	for _, c := range []struct {
 		f    x86Features
 		want string
@@ -41,8 +41,11 @@ func TestOpenSetsTheBLASCore(t *testing.T) {
 	if !ok || want == "" {
 		t.Skipf("no AVX2 here: OpenBLAS keeps its own choice (%s)", info.BLASCore)
 	}
-	if os.Getenv("OPENBLAS_CORETYPE") != want {
-		t.Skipf("OPENBLAS_CORETYPE=%q was set by the user", os.Getenv("OPENBLAS_CORETYPE"))
+	switch got := os.Getenv("OPENBLAS_CORETYPE"); {
+	case got == "":
+		t.Fatalf("Open left OPENBLAS_CORETYPE unset on a CPU whose features ask for %q", want)
+	case got != want:
+		t.Skipf("OPENBLAS_CORETYPE=%q was set by the user", got)
 	}
 	if info.BLASCore != want {
 		t.Errorf("OpenBLAS runs %q kernels, want %q (OPENBLAS_CORETYPE=%s)", info.BLASCore, want, os.Getenv("OPENBLAS_CORETYPE"))
