@@ -64,7 +64,11 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"sample", "confidence", "screen_forward", "fused_screen", "image_stats", "train_vae_step",
-		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_dirsink", "stage_sample_alone", "stage_score_alone"}
+		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_onelane", "pipeline_dirsink", "stage_sample_alone", "stage_score_alone"}
+	lanes := bindings.CPUQuota()
+	if lanes > 1 {
+		want = append(want, "ceiling_forward_lanes")
+	}
 	for _, c := range bindings.Conditions {
 		want = append(want, "conditions/"+c.String())
 	}
@@ -84,7 +88,14 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 			if (name == "pipeline" || name == "pipeline_dirsink") && !(f.Efficiency > 0) {
 				t.Errorf("%s: efficiency %v", f.Key(), f.Efficiency)
 			}
-			if name == "pipeline" && !(f.Extra["vs_slowest_stage"] > 0) {
+			// The CPU pipeline runs one lane per CPU; pipeline_onelane the engine thread alone.
+			if wantLanes := map[string]int{"pipeline": lanes, "pipeline_onelane": 1}[name]; wantLanes > 0 && f.Extra["lanes"] != float64(wantLanes) {
+				t.Errorf("%s: ran on %v lanes, want %d", f.Key(), f.Extra["lanes"], wantLanes)
+			}
+			if name == "pipeline" && lanes > 1 && !(f.Extra["efficiency_vs_lanes_ceiling"] > 0) {
+				t.Errorf("%s: no efficiency against ceiling_forward_lanes: %v", f.Key(), f.Extra)
+			}
+			if name == "pipeline_onelane" && !(f.Extra["vs_slowest_stage"] > 0) {
 				t.Errorf("%s: no ratio to its slowest stage alone (%v)", f.Key(), f.Extra)
 			}
 			if peer && (name == "sample" || name == "pipeline") && (f.Peer == nil || !(f.Ratio > 0)) {

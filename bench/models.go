@@ -42,6 +42,8 @@ type suite struct {
 	confThr float32
 	inputs  map[int]*batchInputs
 	ceilBS  int
+	// ceilLanes is the best ceiling_forward_lanes figure (nil on a GPU or one CPU).
+	ceilLanes *Figure
 }
 
 func (s *suite) close() {

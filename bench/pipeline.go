@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
@@ -38,6 +41,7 @@ func (s *suite) sampleAndScreen(seed uint64, n int, b *batchInputs) (x, logits *
 func (s *suite) ceiling() error {
 	e, g := s.e, s.gen
 	var best *Figure
+	s.ceilLanes = nil
 	for _, n := range s.o.Batches {
 		b, err := s.batch(n)
 		if err != nil {
@@ -75,6 +79,15 @@ func (s *suite) ceiling() error {
 		if best == nil || fw.Median > best.Median {
 			best = fw
 		}
+		if !s.gpu && bindings.CPUQuota() > 1 {
+			fl, err := s.forwardOnLanes(n, b)
+			if err != nil {
+				return err
+			}
+			if s.ceilLanes == nil || fl.Median > s.ceilLanes.Median {
+				s.ceilLanes = fl
+			}
+		}
 		// The same attempt with the screen first and the generation confidence only on the rows that
 		// pass the label and probability checks: what a reordered score stage would cost (same
 		// accepted set, since every check must pass).
@@ -89,6 +102,64 @@ func (s *suite) ceiling() error {
 	// Efficiency is taken against the best batch of sample + screen forward.
 	s.ceilBS = best.Batch
 	return nil
+}
+
+// forwardOnLanes measures "ceiling_forward_lanes": ceiling_forward's sample + screen forward on
+// one lane per CPU at once, each lane calling back to back on its own thread (the layout of the
+// CPU pipeline's lanes, generate.Config.Lanes), in images/s over all lanes. The pipeline's
+// efficiency against it is reported beside the issue's (bench/NOTES.md, "Lanes").
+func (s *suite) forwardOnLanes(n int, b *batchInputs) (*Figure, error) {
+	lanes, err := s.e.NewLanes(bindings.CPUQuota(), 1)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, l := range lanes {
+			l.Close()
+		}
+	}()
+	ops := make([]func() error, len(lanes))
+	for i, l := range lanes {
+		g, sc := s.gen.On(l), s.screen.On(l)
+		ops[i] = func() error {
+			x, err := g.Sample(b.z, b.y, b.a)
+			if err != nil {
+				return err
+			}
+			defer x.Close()
+			lg, err := sc.Forward(x)
+			lg.Close()
+			return err
+		}
+	}
+	resetPeakRSS()
+	var runs []float64
+	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
+		var calls atomic.Int64
+		var wg sync.WaitGroup
+		errs := make([]error, len(ops))
+		t0 := time.Now()
+		for i, op := range ops {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := 0; c == 0 || time.Since(t0) < s.o.MinTime; c++ {
+					if errs[i] = op(); errs[i] != nil {
+						return
+					}
+					calls.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		if r >= 0 {
+			runs = append(runs, float64(calls.Load()*int64(n))/time.Since(t0).Seconds())
+		}
+	}
+	return s.finish("ceiling_forward_lanes", n, "images/s", Summarize(runs)), nil
 }
 
 // forwardOp is one ceiling_forward call: sample b's fixed z, then the screen's forward.
@@ -264,8 +335,10 @@ func (s *suite) pipeline(ctx context.Context) error {
 	if s.res.Pipeline == nil {
 		s.res.Pipeline = map[string]StageTimes{}
 	}
-	// On the CPU "pipeline" is the split path (sample on the engine's worker thread beside the score
-	// stage) and "pipeline_sync" the same with sample on the engine thread; on a GPU "pipeline" is
+	// On the CPU "pipeline" is the split path on one lane per CPU (each lane samples and scores
+	// whole batches), "pipeline_onelane" the split path on the engine thread alone (sample on its
+	// worker thread beside the score stage) and "pipeline_sync" that with sample on the engine
+	// thread; on a GPU "pipeline" is
 	// the fused step replayed as a CUDA graph, "pipeline_fused" the same step run eagerly and
 	// "pipeline_split" the path before either (generate.Config.Step).
 	// The pipeline figure's timed runs are paired with a ceiling run and a peer run (paired.go).
@@ -279,7 +352,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 		// Closed after the pipeline figure, so that the later figures' memory is ours alone.
 		defer func() { peer.Close() }()
 	}
-	variants := []string{"pipeline", "pipeline_sync", "pipeline_dirsink"}
+	variants := []string{"pipeline", "pipeline_onelane", "pipeline_sync", "pipeline_dirsink"}
 	if s.gpu {
 		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink"}
 	}
@@ -288,6 +361,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 			var acc, att, ratios []float64
 			var stages StageTimes
 			var step *bindings.StepStats // the last timed run's, when it took the fused step
+			lanes := 0                   // the last timed run's
 			var pr pairs
 			rejected := map[string]float64{}
 			resetPeakRSS()
@@ -314,7 +388,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 				if r < 0 || res.Seconds <= 0 {
 					continue
 				}
-				step = res.Step
+				step, lanes = res.Step, res.Lanes
 				acc = append(acc, float64(res.Accepted)/res.Seconds)
 				att = append(att, float64(res.Attempts)/res.Seconds)
 				ratios = append(ratios, float64(res.Accepted)/float64(max(res.Attempts, 1)))
@@ -333,12 +407,15 @@ func (s *suite) pipeline(ctx context.Context) error {
 			}
 			f := s.finish(variant, n, "accepted/s", Summarize(acc))
 			attS := Summarize(att)
-			f.Extra = map[string]float64{"attempts_per_s": attS.Median, "acceptance": Summarize(ratios).Median}
+			f.Extra = map[string]float64{"attempts_per_s": attS.Median, "acceptance": Summarize(ratios).Median, "lanes": float64(lanes)}
 			for k, v := range rejected {
 				f.Extra["rejected_"+k] = v
 			}
 			if ceil != nil && ceil.Median > 0 {
 				f.Efficiency = attS.Median / ceil.Median
+			}
+			if s.ceilLanes != nil && s.ceilLanes.Median > 0 {
+				f.Extra["efficiency_vs_lanes_ceiling"] = attS.Median / s.ceilLanes.Median
 			}
 			if len(pr.eff) > 0 {
 				// Paired: the median of each run's attempts/s over the ceiling run beside it.
@@ -358,8 +435,10 @@ func (s *suite) pipeline(ctx context.Context) error {
 				f.Note = "batch chosen by the memory budget"
 			}
 			s.res.Pipeline[f.Key()] = stages
-			if variant == "pipeline" {
-				if err := s.stagesAlone(n); err != nil {
+			// Issue 5's measure is the one-engine pipeline's overlap of its two stages: on the CPU
+			// pipeline_onelane (the lanes do not split an attempt into stages), on a GPU pipeline.
+			if variant == "pipeline_onelane" || variant == "pipeline" && s.gpu {
+				if err := s.stagesAlone(variant, n); err != nil {
 					return err
 				}
 			}
@@ -415,7 +494,9 @@ func (s *suite) runPipeline(ctx context.Context, n int, seed uint64, dedup bool,
 }
 
 // pipelineSetup is what every pipeline figure runs: the bench's models, targets and options at
-// batch n. The variant "pipeline_sync" samples on the engine thread (Config.SyncSample),
+// batch n. On the CPU "pipeline" runs one lane per CPU (Config.Lanes), "pipeline_onelane" the
+// engine thread alone with sample on its worker, "pipeline_sync" the engine thread alone with
+// sample on it (Config.SyncSample),
 // "pipeline_split" and "pipeline_fused" force that Config.Step; the others take the default.
 func (s *suite) pipelineSetup(n int, seed uint64, variant string) (generate.Models, []plan.Target, generate.Options) {
 	cfg := generate.DefaultConfig()
@@ -423,6 +504,8 @@ func (s *suite) pipelineSetup(n int, seed uint64, variant string) (generate.Mode
 	cfg.ProbThreshold, cfg.ConfThreshold = s.probThr, s.confThr
 	cfg.SyncSample = variant == "pipeline_sync"
 	switch variant {
+	case "pipeline_sync", "pipeline_onelane":
+		cfg.Lanes = 1
 	case "pipeline_split":
 		cfg.Step = generate.StepSplit
 	case "pipeline_fused":
@@ -435,9 +518,9 @@ func (s *suite) pipelineSetup(n int, seed uint64, variant string) (generate.Mode
 
 // stagesAlone measures the counting-sink pipeline's two engine stages alone at batch n
 // (generate.StageAlone: the same sample and score code, back to back, no overlap) and records
-// on the pipeline@n figure its attempts/s over the slower of the two (issue 5's measure).
-func (s *suite) stagesAlone(n int) error {
-	m, ts, o := s.pipelineSetup(n, 77, "pipeline")
+// on the variant@n figure its attempts/s over the slower of the two (issue 5's measure).
+func (s *suite) stagesAlone(variant string, n int) error {
+	m, ts, o := s.pipelineSetup(n, 77, variant)
 	// About 16k images per timed run (~0.5 s of sampling, ~1 s of scoring here): with 2k, a run
 	// was a few scheduler slices long and two bench runs disagreed beyond their spreads.
 	perTarget := max(1, 16384/(n*len(ts)))
@@ -453,7 +536,7 @@ func (s *suite) stagesAlone(n int) error {
 	}
 	slowest := min(s.finish("stage_sample_alone", n, "images/s", Summarize(sam)).Median,
 		s.finish("stage_score_alone", n, "images/s", Summarize(sco)).Median)
-	if f := s.res.Find("pipeline", n); f != nil && slowest > 0 {
+	if f := s.res.Find(variant, n); f != nil && slowest > 0 {
 		f.Extra["vs_slowest_stage"] = f.Extra["attempts_per_s"] / slowest
 	}
 	return nil

@@ -82,7 +82,7 @@ func (r *Result) Print(w io.Writer) {
 	}
 	fmt.Fprint(w, r.Table())
 	if len(r.Pipeline) > 0 {
-		fmt.Fprintln(w, "\npipeline busy seconds per stage (mean per run; sample and score run on the engine thread, sink in Go):")
+		fmt.Fprintln(w, "\npipeline busy seconds per stage (mean per run, summed over lanes; sample and score run on the engine thread or the lanes, sink in Go):")
 		keys := make([]string, 0, len(r.Pipeline))
 		for k := range r.Pipeline {
 			keys = append(keys, k)
@@ -93,15 +93,19 @@ func (r *Result) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-24s total %.3f  sample %.3f  score %.3f  sink %.3f\n", k, st["total"], st["sample"], st["score"], st["sink"])
 		}
 		for _, f := range r.Figures {
-			if sf := r.Find("pipeline_sync", f.Batch); f.Name == "pipeline" && sf != nil && sf.Median > 0 {
-				fmt.Fprintf(w, "  pipeline@%d: %.1f accepted/s with sample on the worker thread, %.1f with it on the engine thread: %.2fx\n",
+			if of := r.Find("pipeline_onelane", f.Batch); f.Name == "pipeline" && of != nil && of.Median > 0 {
+				fmt.Fprintf(w, "  pipeline@%d: %.1f accepted/s on %.0f lanes, %.1f on the engine thread alone (pipeline_onelane): %.2fx\n",
+					f.Batch, f.Median, f.Extra["lanes"], of.Median, f.Median/of.Median)
+			}
+			if sf := r.Find("pipeline_sync", f.Batch); f.Name == "pipeline_onelane" && sf != nil && sf.Median > 0 {
+				fmt.Fprintf(w, "  pipeline_onelane@%d: %.1f accepted/s with sample on the worker thread, %.1f with it on the engine thread: %.2fx\n",
 					f.Batch, f.Median, sf.Median, f.Median/sf.Median)
 			}
 			if v, ok := f.Extra["vs_slowest_stage"]; ok {
 				sa, sc := r.Find("stage_sample_alone", f.Batch), r.Find("stage_score_alone", f.Batch)
 				if sa != nil && sc != nil {
-					fmt.Fprintf(w, "  pipeline@%d: %.0f attempts/s = %.2f x its slowest stage run alone (sample %.0f, score %.0f images/s; issue 5 asks >= 0.8)\n",
-						f.Batch, f.Extra["attempts_per_s"], v, sa.Median, sc.Median)
+					fmt.Fprintf(w, "  %s@%d: %.0f attempts/s = %.2f x its slowest stage run alone (sample %.0f, score %.0f images/s; issue 5 asks >= 0.8)\n",
+						f.Name, f.Batch, f.Extra["attempts_per_s"], v, sa.Median, sc.Median)
 				}
 			}
 			if v, ok := f.Extra["vs_sink_alone"]; ok {
@@ -138,6 +142,9 @@ func (r *Result) Print(w io.Writer) {
 	if s := r.Summary; s != nil {
 		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling (sample + screen forward) %.1f images/s at batch %d; efficiency (attempts/s over it) %.2f (target 0.9: %s)\n",
 			s.PipelineBatch, s.AcceptedPerSec, s.CeilingPerSec, s.CeilingBatch, s.Efficiency, yesNo(s.MeetsEfficiency))
+		if s.EfficiencyVsLanes > 0 {
+			fmt.Fprintf(w, "against the same forward on the pipeline's lanes (ceiling_forward_lanes, one per CPU at once): efficiency %.2f\n", s.EfficiencyVsLanes)
+		}
 		if s.MeetsPeerTarget != nil {
 			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))
 		}

@@ -23,7 +23,7 @@ import (
 )
 
 // ABIVersion is the gam.h version these bindings were written against.
-const ABIVersion = 4
+const ABIVersion = 5
 
 // Status codes of the C ABI.
 const (
@@ -62,6 +62,11 @@ type Engine struct {
 	once  sync.Once
 	mu    sync.Mutex
 	open  bool
+	// parent is the engine a lane belongs to (NewLanes); nil for the engine itself.
+	parent *Engine
+	// lanes counts the open lanes, blasThreads is OpenBLAS's thread count before the first.
+	lanes       int
+	blasThreads int
 }
 
 var loaded struct {
@@ -167,12 +172,15 @@ func (e *Engine) loop(path string, ready chan<- error) {
 	C.gamdl_close()
 }
 
-// do runs f on the engine thread and waits for it.
+// do runs f on the engine thread and waits for it. On a closed lane it runs on the lane's engine.
 func (e *Engine) do(f func()) error {
 	e.mu.Lock()
 	open := e.open
 	e.mu.Unlock()
 	if !open {
+		if e.parent != nil {
+			return e.parent.do(f)
+		}
 		return errors.New("engine is closed")
 	}
 	done := make(chan struct{})
@@ -189,9 +197,14 @@ const postDepth = 256
 // queued, so any later call sees f done. A closed engine drops f.
 func (e *Engine) post(f func()) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.open {
 		e.calls <- f
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	if e.parent != nil {
+		e.parent.post(f) // a handle made on a lane that closed before it
 	}
 }
 
@@ -215,13 +228,18 @@ func statusError(op string, st C.int32_t) error {
 	return &Error{Op: op, Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
 }
 
-// Close stops the engine thread. Idempotent. Handles must be closed before.
+// Close stops the engine thread. Idempotent. Handles must be closed before (a lane's handles
+// may outlive it: their calls then run on the lane's engine).
 func (e *Engine) Close() error {
 	e.once.Do(func() {
 		e.mu.Lock()
 		e.open = false
-		e.mu.Unlock()
 		close(e.calls)
+		e.mu.Unlock()
+		if e.parent != nil {
+			e.parent.laneClosed()
+			return
+		}
 		loaded.Lock()
 		if loaded.e == e {
 			loaded.e = nil

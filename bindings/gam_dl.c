@@ -56,3 +56,12 @@ const char *gamdl_blas_core(void) {
   char *(*corename)(void) = (char *(*)(void))dlsym(lib, "openblas_get_corename");
   return corename == NULL ? NULL : corename();
 }
+
+int gamdl_blas_threads(int n) {
+  if (lib == NULL) return -1;
+  int (*get)(void) = (int (*)(void))dlsym(lib, "openblas_get_num_threads");
+  void (*set)(int) = (void (*)(int))dlsym(lib, "openblas_set_num_threads");
+  if (get == NULL || set == NULL) return -1;
+  if (n >= 1) set(n);
+  return get();
+}

@@ -11,6 +11,9 @@ const char *gamdl_open(const char *path, char **owned);
 void gamdl_close(void);
 // The kernel set OpenBLAS chose (openblas_get_corename), or NULL when the engine does not use it.
 const char *gamdl_blas_core(void);
+// With n >= 1 sets OpenBLAS's thread count (process-wide); returns the count, or -1 when the
+// engine does not use OpenBLAS.
+int gamdl_blas_threads(int n);
 
 #define GAM_DECL_WRAPPER(ret, name, params, args) ret gamdl_##name params;
 GAM_FNS(GAM_DECL_WRAPPER)

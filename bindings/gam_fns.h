@@ -24,6 +24,7 @@
   GAM_FN(int32_t, gam_model_meta_get, (const gam_model *m, gam_model_meta *o), (m, o)) \
   GAM_FN(int32_t, gam_model_save, (gam_model *m, const char *p), (m, p)) \
   GAM_FN(int32_t, gam_model_set_train, (gam_model *m, int32_t on), (m, on)) \
+  GAM_FN(int32_t, gam_model_optimize, (gam_model *m, int32_t on, int32_t *a, char *n, int32_t c), (m, on, a, n, c)) \
   GAM_FN(void, gam_model_destroy, (gam_model *m), (m)) \
   GAM_FN(int32_t, gam_generator_sample, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_tensor **o), (g, z, y, a, o)) \
   GAM_FN(int32_t, gam_generator_sample_async, (gam_model *g, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, gam_future **o), (g, z, y, a, o)) \

@@ -57,6 +57,7 @@ type Model struct {
 	h    *C.gam_model
 	Path string
 	Meta Meta
+	view bool // made by On: Close leaves the model to its owner
 }
 
 // LoadModel loads path and checks it against contract v1 for role. The error names the file and
@@ -103,7 +104,7 @@ func (e *Engine) LoadModel(path string, role Role) (*Model, error) {
 
 // Close frees the model. Idempotent.
 func (m *Model) Close() {
-	if m == nil || m.h == nil {
+	if m == nil || m.h == nil || m.view {
 		return
 	}
 	h := m.h
@@ -153,6 +154,20 @@ func syncDir(d string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// Optimize turns the model's inference copy on or off (gam_model_optimize: on the CPU, inference
+// calls run a copy frozen and optimized for inference, the default) and says whether inference
+// runs it now, and if not why.
+func (m *Model) Optimize(on bool) (active bool, why string, err error) {
+	v := C.int32_t(0)
+	if on {
+		v = 1
+	}
+	var a C.int32_t
+	var note [256]C.char
+	err = m.e.call("optimize "+m.Path, func() C.int32_t { return C.gamdl_gam_model_optimize(m.h, v, &a, &note[0], C.int32_t(len(note))) })
+	return a != 0, C.GoString(&note[0]), err
 }
 
 // SetTrain switches train/eval mode.

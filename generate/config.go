@@ -79,6 +79,14 @@ type Config struct {
 	Step string `toml:"step"`
 	// QueueDepth is the number of batches each stage may run ahead of the next.
 	QueueDepth int `toml:"queue_depth"`
+	// Lanes is how many engine lanes make the batches on the CPU's split path: each lane is an
+	// engine thread with one intra-op thread that samples and scores whole batches, side by side
+	// with the others (bindings.NewLanes). 0 (the default) is one lane per CPU of the cgroup
+	// quota; 1 is the engine thread alone, with sample on its worker beside the score stage
+	// (Config.SyncSample). On two cores two lanes ran about 1.5-2x the accepted images per second
+	// of one engine thread with two intra-op threads (bench/NOTES.md, "Lanes"). A GPU, and the
+	// fused step, always use one.
+	Lanes int `toml:"lanes"`
 }
 
 // Values of Config.Step.
@@ -134,6 +142,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.condition_content = %q: want %q or %q", c.ConditionContent, ContentGenerator, ContentReal)
 	case c.QueueDepth < 0:
 		return fmt.Errorf("generate.queue_depth = %d: want >= 0", c.QueueDepth)
+	case c.Lanes < 0:
+		return fmt.Errorf("generate.lanes = %d: want >= 0 (0: one per CPU)", c.Lanes)
 	}
 	return nil
 }

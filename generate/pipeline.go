@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,17 @@ type Models struct {
 	GeneratorName string // for provenance, e.g. "zoo:cvae" or a file path
 	Screen        *bindings.Model
 	Target        *bindings.Model
+}
+
+// On is ms with every model bound to lane (bindings.Model.On).
+func (ms Models) On(lane *bindings.Engine) Models {
+	out := ms
+	for _, p := range []**bindings.Model{&out.Generator, &out.Screen, &out.Target} {
+		if *p != nil {
+			*p = (*p).On(lane)
+		}
+	}
+	return out
 }
 
 // Candidate is an image that passed (or is pending) with everything its record needs.
@@ -85,6 +97,8 @@ type Result struct {
 	StageSeconds map[string]float64 `json:"stage_seconds"`
 	// Step is how the fused step ran (nil when the batches took the split path).
 	Step *bindings.StepStats `json:"step,omitempty"`
+	// Lanes is how many engine lanes made the batches (Config.Lanes); 1: the engine thread.
+	Lanes int `json:"lanes"`
 }
 
 // Options are a run's fixed inputs besides the models.
@@ -148,6 +162,8 @@ type batch struct {
 	// for drawn content. asDrawn: the rows are real images (ConditionContent), accepted unscreened.
 	content []string
 	asDrawn bool
+	// job: only ti, seq and n are set; a lane samples it (Config.Lanes)
+	job bool
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -224,6 +240,21 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		return nil, err
 	}
 	defer step.Close()
+	nl, err := laneCount(e, cfg, step)
+	if err != nil {
+		return nil, err
+	}
+	var lanes []*bindings.Engine
+	if nl > 1 {
+		if lanes, err = e.NewLanes(nl, 1); err != nil {
+			return nil, err
+		}
+		defer func() {
+			for _, l := range lanes {
+				l.Close()
+			}
+		}()
+	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -292,7 +323,10 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				continue
 			}
 			n := min(cfg.BatchSize, limits[ti]-made[ti])
-			b := sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq[ti], n)
+			b := &batch{ti: ti, seq: seq[ti], n: n, job: true} // with lanes, a lane samples it
+			if lanes == nil {
+				b = sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq[ti], n)
+			}
 			busy[0].Add(int64(time.Since(t0)))
 			failed := b.err != nil // read before b belongs to the score stage
 			batchesMade[ti].Add(1)
@@ -313,14 +347,23 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			seq[ti]++
 		}
 	}()
-	go func() {
-		defer close(screened)
+	// The score stage: on the engine thread, or with lanes one worker per lane that samples each
+	// job on its lane and then scores it there (the sampler above only hands out the jobs).
+	laneCfg := cfg
+	laneCfg.SyncSample = true // on the lane's own thread, not the engine's worker
+	score := func(e *bindings.Engine, m Models) {
 		for b := range sampled {
 			if ctx.Err() != nil { // draining after a failure: free the handles
 				b.close()
 				continue
 			}
 			t0 := time.Now()
+			if b.job {
+				b = sampleBatch(e, m, nil, &targets[b.ti], laneCfg, o, b.ti, b.seq, b.n)
+				t1 := time.Now()
+				busy[0].Add(int64(t1.Sub(t0)))
+				t0 = t1
+			}
 			if b.err == nil {
 				b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, o.Dedup != nil, b)
 			}
@@ -332,7 +375,17 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				return
 			}
 		}
-	}()
+	}
+	var workers sync.WaitGroup
+	if lanes == nil {
+		workers.Add(1)
+		go func() { defer workers.Done(); score(e, m) }()
+	}
+	for _, l := range lanes {
+		workers.Add(1)
+		go func() { defer workers.Done(); score(l, m.On(l)) }()
+	}
+	go func() { workers.Wait(); close(screened) }()
 
 	res := &Result{Targets: make([]TargetResult, len(targets))}
 	for i, t := range targets {
@@ -416,9 +469,14 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		busy[2].Add(int64(time.Since(t0)))
 	}
 	// The sink takes the targets in plan order, each one's batches in the order they were made,
-	// whatever the sampler's look-ahead: batches of a later target wait here until every earlier
-	// one has met its quota or spent its attempts.
-	held := make([][]*batch, len(targets))
+	// whatever the sampler's look-ahead and whichever lane finished first: batches of a later
+	// target, and a target's batches that came before an earlier one of it, wait here until every
+	// earlier one has been taken or its target has met its quota or spent its attempts.
+	held := make([]map[int]*batch, len(targets))
+	for i := range held {
+		held[i] = map[int]*batch{}
+	}
+	next := make([]int, len(targets)) // the seq of the batch each target takes next
 	cur := 0
 	// A target is finished when its quota is met, or when its last batch is made and every batch
 	// made for it has been seen; once the channel is closed nothing more can come for any target.
@@ -427,9 +485,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	advance := func(closed bool) {
 		for cur < len(targets) {
-			for len(held[cur]) > 0 {
-				b := held[cur][0]
-				held[cur] = held[cur][1:]
+			for b, ok := held[cur][next[cur]]; ok; b, ok = held[cur][next[cur]] {
+				delete(held[cur], next[cur])
+				next[cur]++
 				consume(b)
 			}
 			if !finished(cur, closed) {
@@ -447,10 +505,10 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			cancel()
 			continue
 		}
-		if b.ti <= cur {
-			consume(b)
+		if b.ti < cur {
+			consume(b) // made before its target met its quota: surplus
 		} else {
-			held[b.ti] = append(held[b.ti], b)
+			held[b.ti][b.seq] = b
 		}
 		advance(false)
 	}
@@ -476,6 +534,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
+	res.Lanes = max(len(lanes), 1)
 	res.StageSeconds = map[string]float64{
 		"sample": time.Duration(busy[0].Load()).Seconds(),
 		"score":  time.Duration(busy[1].Load()).Seconds(),
@@ -492,6 +551,26 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 	}
 	return res, nil
+}
+
+// laneCount is how many lanes a run uses (Config.Lanes: 0 is one per CPU of the quota) on the
+// CPU's split path; 1 with the fused step (one call per batch) or on a GPU, which overlaps on
+// its own.
+func laneCount(e *bindings.Engine, cfg Config, step *bindings.Step) (int, error) {
+	if step != nil || cfg.Lanes == 1 {
+		return 1, nil
+	}
+	info, err := e.Info()
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(info.Device, "cuda") {
+		return 1, nil
+	}
+	if cfg.Lanes > 0 {
+		return cfg.Lanes, nil
+	}
+	return bindings.CPUQuota(), nil
 }
 
 // newStep makes the fused step that cfg.Step asks for on the engine's device, or nil for the

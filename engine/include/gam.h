@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 4u
+#define GAM_ABI_VERSION 5u
 
 enum {
   GAM_OK = 0,
@@ -134,6 +134,13 @@ int32_t gam_model_meta_get(const gam_model *m, gam_model_meta *out);
 int32_t gam_model_save(gam_model *m, const char *path);
 /* Switches train/eval mode (eval after load). */
 int32_t gam_model_set_train(gam_model *m, int32_t on);
+/* Inference calls (sample, confidence, encode, forward, embed, the fused step) on the CPU run a
+ * copy of the model frozen and optimized for inference (oneDNN convolutions and pooling), built
+ * on the first call and again after a training step; the outputs agree to float rounding.
+ * on = 1 turns that on (the default), 0 off, -1 leaves it. Builds the copy now if it is due;
+ * *active (may be NULL) is 1 when inference runs the copy, and note (cap bytes, may be NULL)
+ * says why not: off, train mode, not the CPU, or the error that freezing raised. */
+int32_t gam_model_optimize(gam_model *m, int32_t on, int32_t *active, char *note, int32_t cap);
 void gam_model_destroy(gam_model *m);
 
 /* sample(z [N,latent], y [N] int64, attrs [N,A]) -> *out [N,C,H,W] in [0,1]. No autograd. */

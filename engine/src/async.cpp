@@ -107,7 +107,7 @@ GAM_EXPORT int32_t gam_generator_sample_async(gam_model *g, const gam_tensor *z,
     auto task = [g, s, r = f->result] {
       try {
         torch::NoGradGuard ng;
-        r->set(gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}), nullptr);
+        r->set(gam::call_infer(g, "sample", {s.z, s.y, s.attrs}), nullptr);
       } catch (...) {
         r->set(at::Tensor(), std::current_exception());
       }

@@ -11,7 +11,7 @@ at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> 
 }
 
 std::pair<at::Tensor, at::Tensor> call_encode(gam_model *g, const at::Tensor &x, const at::Tensor &y, const at::Tensor &a) {
-  c10::IValue r = g->m.get_method("encode")({x, y, a});
+  c10::IValue r = infer_module(g, &x)->get_method("encode")({x, y, a});
   if (r.isTuple()) {
     const auto &el = r.toTupleRef().elements();
     if (el.size() == 2 && el[0].isTensor() && el[1].isTensor()) return {el[0].toTensor(), el[1].toTensor()};
@@ -95,7 +95,7 @@ GAM_EXPORT int32_t gam_generator_sample(gam_model *g, const gam_tensor *z, const
     *out = nullptr;
     gam::SampleArgs s = gam::sample_args(g, z, y, attrs);
     torch::NoGradGuard ng;
-    *out = gam::wrap(gam::call_tensor(g, "sample", {s.z, s.y, s.attrs}));
+    *out = gam::wrap(gam::call_infer(g, "sample", {s.z, s.y, s.attrs}));
   });
 }
 
@@ -110,7 +110,7 @@ GAM_EXPORT int32_t gam_generator_confidence(gam_model *g, const gam_tensor *x, c
     const at::Tensor &yt = gam::check_labels(g, y, n);
     at::Tensor a = gam::attrs_or_zeros(g, attrs, n, xt.device());
     torch::NoGradGuard ng;
-    *out = gam::wrap(gam::call_tensor(g, "confidence", {xt, yt, a}));
+    *out = gam::wrap(gam::call_infer(g, "confidence", {xt, yt, a}));
   });
 }
 
@@ -142,7 +142,7 @@ GAM_EXPORT int32_t gam_classifier_forward(gam_model *c, const gam_tensor *x, gam
     const at::Tensor &xt = gam::tensor_of(x, "x");
     gam::check_images(c, xt, "x");
     torch::NoGradGuard ng;
-    *out = gam::wrap(gam::call_tensor(c, "forward", {xt}));
+    *out = gam::wrap(gam::call_infer(c, "forward", {xt}));
   });
 }
 
@@ -155,7 +155,7 @@ GAM_EXPORT int32_t gam_classifier_embed(gam_model *c, const gam_tensor *x, gam_t
     const at::Tensor &xt = gam::tensor_of(x, "x");
     gam::check_images(c, xt, "x");
     torch::NoGradGuard ng;
-    *out = gam::wrap(gam::call_tensor(c, "embed", {xt}));
+    *out = gam::wrap(gam::call_infer(c, "embed", {xt}));
   });
 }
 

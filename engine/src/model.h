@@ -1,6 +1,9 @@
 // The model handle and the calls into its TorchScript methods, shared by model.cpp and train.cpp.
 #pragma once
 
+#include <atomic>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "internal.h"
@@ -9,12 +12,29 @@ struct gam_model {
   torch::jit::Module m;
   gam_model_meta meta;
   std::string path;
+  // The inference copy (infer.cpp): built on first use, rebuilt after the parameters change.
+  std::mutex infer_mu;
+  std::shared_ptr<torch::jit::Module> infer;
+  std::atomic<uint64_t> version{0};  // bumped by everything that changes the parameters
+  uint64_t infer_version = 0;        // the version infer (or its failure) was made from
+  bool infer_tried = false;
+  bool optimize = true;  // gam_model_optimize
+  std::string infer_note;  // why there is no inference copy ("" when there is one)
 };
 
 namespace gam {
 
 // Runs method `name` with args and returns its Tensor result, naming the model on failure.
 at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args);
+// call_tensor on the module inference runs (infer_module): for calls without autograd.
+at::Tensor call_infer(gam_model *g, const char *name, std::vector<c10::IValue> args);
+// The module that inference calls run. On the CPU, in eval mode, with optimize on, it is a copy
+// of the model frozen (parameters folded into the graphs as constants) and passed through
+// LibTorch's inference passes (convolution + ReLU fused, convolutions and pooling in oneDNN's
+// layout, linear weights pre-transposed), built on first use and again after the parameters
+// change; the model itself otherwise, or when the copy cannot be built (infer_note says why),
+// or when images (the call's input images, may be NULL) hold a NaN or an infinity.
+std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor *images = nullptr);
 
 // Checks images [N,C,H,W] against the model's image_shape and returns N.
 int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what);

@@ -44,9 +44,9 @@ using gam::Error;
 // The three calls. Nothing here waits for the device, so it can be captured.
 Out body(gam_step *s, const at::Tensor &z, const at::Tensor &y, const at::Tensor &a) {
   Out o;
-  o.x = gam::call_tensor(s->g, "sample", {z, y, a});
+  o.x = gam::call_infer(s->g, "sample", {z, y, a});
   gam::check_images(s->screen, o.x, "the generator's sample");
-  at::Tensor logits = gam::call_tensor(s->screen, "forward", {o.x});
+  at::Tensor logits = gam::call_infer(s->screen, "forward", {o.x});
   const int64_t k = s->screen->meta.num_classes;
   if (logits.dim() != 2 || logits.size(0) != z.size(0) || logits.size(1) != k || logits.scalar_type() != at::kFloat)
     throw Error(GAM_ERR_CONTRACT, "model " + s->screen->path + ": forward must return [N, " + std::to_string(k) +

@@ -19,10 +19,14 @@ std::vector<at::Tensor> params_of(const torch::jit::Module &m) {
 }
 
 // Train mode for the length of one step; eval mode after, so inference calls see eval.
+// Its parameters change, so the model's inference copy is rebuilt on the next inference call.
 struct TrainMode {
-  torch::jit::Module &m;
-  explicit TrainMode(torch::jit::Module &mm) : m(mm) { m.train(true); }
-  ~TrainMode() { m.train(false); }
+  gam_model *g;
+  explicit TrainMode(gam_model *gg) : g(gg) {
+    g->version++;
+    g->m.train(true);
+  }
+  ~TrainMode() { g->m.train(false); }
 };
 
 float step(torch::optim::Adam &opt, const at::Tensor &loss) {
@@ -113,7 +117,7 @@ GAM_EXPORT int32_t gam_trainer_step_vae(gam_trainer *tr, const gam_tensor *x, co
     int64_t n = gam::check_images(m, xt, "x");
     const at::Tensor &yt = gam::check_labels(m, y, n);
     at::Tensor a = gam::attrs_or_zeros(m, attrs, n, xt.device());
-    TrainMode tm(m->m);
+    TrainMode tm(m);
     *loss = step(*tr->opt, gam::call_tensor(m, "loss", {xt, yt, a}).mean());
   });
 }
@@ -131,7 +135,7 @@ GAM_EXPORT int32_t gam_trainer_step_gan(gam_trainer *tr, const gam_tensor *x, co
       throw gam::Error(GAM_ERR_INVALID, "z must be [N, latent_dim] with the same N as x");
     const at::Tensor &yt = gam::check_labels(m, y, n);
     at::Tensor a = gam::attrs_or_zeros(m, attrs, n, xt.device());
-    TrainMode tm(m->m);
+    TrainMode tm(m);
     *d_loss = step(*tr->opt_d, gam::call_tensor(m, "d_loss", {xt, zt, yt, a}));
     *g_loss = step(*tr->opt, gam::call_tensor(m, "g_loss", {zt, yt, a}));
   });
@@ -143,7 +147,7 @@ GAM_EXPORT int32_t gam_trainer_step_classifier(gam_trainer *tr, const gam_tensor
   return gam::guard([&] {
     gam_model *m = model_of(tr, "classifier");
     gam::need(loss, "loss");
-    TrainMode tm(m->m);
+    TrainMode tm(m);
     *loss = step(*tr->opt, weighted_ce(m, gam::tensor_of(x, "x"), y, class_weights, sample_weights));
   });
 }

@@ -1,0 +1,112 @@
+// The inference copy of a model: frozen and optimized for the CPU (model.h, infer_module).
+//
+// Why: the zoo's screen is conv -> ReLU -> max-pool twice. LibTorch 1.13 runs max_pool2d on the
+// CPU through max_pool2d_with_indices, which computes the indices too, and that kernel alone was
+// about a third of the CPU pipeline's time (bench/NOTES.md, "The screen's max-pool"). Frozen and
+// converted, the convolutions and poolings run in oneDNN's blocked layout.
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
+#include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
+#include <torch/csrc/jit/passes/frozen_linear_transpose.h>
+#include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
+
+#include <cstring>
+
+#include "model.h"
+
+namespace gam {
+
+// The contract methods that inference calls: those the frozen copy must keep.
+static std::vector<std::string> inference_methods(const gam_model *g) {
+  std::vector<std::string> out;
+  if (g->meta.role == GAM_ROLE_GENERATOR) {
+    out = {"sample", "confidence"};
+    if (g->meta.has_encode) out.push_back("encode");
+  } else {
+    out = {"forward"};
+    if (g->meta.has_embed) out.push_back("embed");
+  }
+  return out;
+}
+
+static torch::jit::Module build_inference(const gam_model *g) {
+  auto methods = inference_methods(g);
+  std::vector<std::string> keep;
+  for (const auto &name : methods)
+    if (name != "forward") keep.push_back(name);  // forward is always kept
+  torch::jit::Module out = torch::jit::freeze_module(g->m, keep);
+  for (const auto &name : methods) {
+    auto graph = out.get_method(name).graph();
+    torch::jit::OptimizeFrozenGraph(graph, true);
+    torch::jit::FuseFrozenConvAddRelu(graph);
+    torch::jit::ConvertFrozenOpsToMKLDNN(graph);
+    torch::jit::FrozenLinearTranspose(graph);
+  }
+  return out;
+}
+
+std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor *images) {
+  std::shared_ptr<torch::jit::Module> own(std::shared_ptr<torch::jit::Module>{}, &g->m);  // not owned
+  // The copy's oneDNN max-pool and ReLU turn NaN into numbers where LibTorch's kernels keep it,
+  // so an image holding a NaN could pass the screen as a class: images that are not all finite
+  // go through the model itself, which carries NaN through as its author wrote it (the pipeline
+  // rejects it with reason "nan"). One pass over the pixels per call.
+  if (images != nullptr && images->is_floating_point() && !at::isfinite(*images).all().item<bool>()) return own;
+  std::lock_guard<std::mutex> lk(g->infer_mu);
+  if (!g->optimize) {
+    g->infer_note = "off (gam_model_optimize)";
+    return own;
+  }
+  if (g->m.is_training()) {
+    g->infer_note = "the model is in train mode";
+    return own;
+  }
+  if (!current_device().is_cpu()) {
+    g->infer_note = "not on the CPU";
+    return own;
+  }
+  const uint64_t v = g->version.load();
+  if (!g->infer_tried || g->infer_version != v) {
+    g->infer.reset();
+    g->infer_tried = true;
+    g->infer_version = v;
+    try {
+      torch::NoGradGuard ng;
+      g->infer = std::make_shared<torch::jit::Module>(build_inference(g));
+      g->infer_note.clear();
+    } catch (const c10::Error &e) {
+      g->infer_note = std::string("freezing failed: ") + e.what_without_backtrace();
+    } catch (const std::exception &e) {
+      g->infer_note = std::string("freezing failed: ") + e.what();
+    }
+  }
+  return g->infer ? g->infer : own;
+}
+
+at::Tensor call_infer(gam_model *g, const char *name, std::vector<c10::IValue> args) {
+  const bool images = std::strcmp(name, "sample") != 0 && !args.empty() && args[0].isTensor();
+  auto mod = infer_module(g, images ? &args[0].toTensor() : nullptr);
+  c10::IValue r = mod->get_method(name)(std::move(args));
+  if (!r.isTensor())
+    throw Error(GAM_ERR_CONTRACT, "model " + g->path + ": method `" + name + "` returned " + r.tagKind() + ", expected Tensor");
+  return r.toTensor();
+}
+
+}  // namespace gam
+
+GAM_EXPORT int32_t gam_model_optimize(gam_model *m, int32_t on, int32_t *active, char *note, int32_t cap) {
+  return gam::guard([&] {
+    gam::need(m, "model");
+    {
+      std::lock_guard<std::mutex> lk(m->infer_mu);
+      if (on >= 0) m->optimize = on != 0;
+    }
+    bool act = gam::infer_module(m).get() != &m->m;
+    if (active != nullptr) *active = act ? 1 : 0;
+    if (note != nullptr && cap > 0) {
+      std::lock_guard<std::mutex> lk(m->infer_mu);
+      std::strncpy(note, act ? "" : m->infer_note.c_str(), cap - 1);
+      note[cap - 1] = '\0';
+    }
+  });
+}
