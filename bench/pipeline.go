@@ -109,15 +109,11 @@ func (s *suite) ceiling() error {
 // CPU pipeline's lanes, generate.Config.Lanes), in images/s over all lanes. The pipeline's
 // efficiency against it is reported beside the (bench/NOTES.md, "Lanes").
 func (s *suite) forwardOnLanes(n int, b *batchInputs) (*Figure, error) {
-	lanes, err := s.e.NewLanes(bindings.CPUQuota(), 1)
+	lanes, release, err := s.e.Lanes(bindings.CPUQuota())
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, l := range lanes {
-			l.Close()
-		}
-	}()
+	defer release()
 	ops := make([]func() error, len(lanes))
 	for i, l := range lanes {
 		g, sc := s.gen.On(l), s.screen.On(l)
@@ -358,7 +354,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 	}
 	for _, variant := range variants {
 		for _, n := range batches {
-			var acc, att, ratios []float64
+			var acc, att, ratios, surplus []float64
 			var stages StageTimes
 			var step *bindings.StepStats // the last timed run's, when it took the fused step
 			lanes := 0                   // the last timed run's
@@ -392,6 +388,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 				acc = append(acc, float64(res.Accepted)/res.Seconds)
 				att = append(att, float64(res.Attempts)/res.Seconds)
 				ratios = append(ratios, float64(res.Accepted)/float64(max(res.Attempts, 1)))
+				surplus = append(surplus, float64(res.Surplus)/float64(max(res.Attempts, 1)))
 				for _, t := range res.Targets {
 					for k, v := range t.Rejected {
 						rejected[k] += float64(v) / float64(max(res.Attempts, 1)) / float64(s.o.Repeat)
@@ -407,7 +404,8 @@ func (s *suite) pipeline(ctx context.Context) error {
 			}
 			f := s.finish(variant, n, "accepted/s", Summarize(acc))
 			attS := Summarize(att)
-			f.Extra = map[string]float64{"attempts_per_s": attS.Median, "acceptance": Summarize(ratios).Median, "lanes": float64(lanes)}
+			f.Extra = map[string]float64{"attempts_per_s": attS.Median, "acceptance": Summarize(ratios).Median, "lanes": float64(lanes),
+				"surplus": Summarize(surplus).Median} // images made ahead and thrown away, per attempt
 			for k, v := range rejected {
 				f.Extra["rejected_"+k] = v
 			}

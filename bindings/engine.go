@@ -62,10 +62,13 @@ type Engine struct {
 	once  sync.Once
 	mu    sync.Mutex
 	open  bool
-	// parent is the engine a lane belongs to (NewLanes); nil for the engine itself.
+	// parent is the engine a lane belongs to (Lanes); nil for the engine itself.
 	parent *Engine
-	// lanes counts the open lanes, blasThreads is OpenBLAS's thread count before the first.
-	lanes       int
+	// The engine's lanes (Lanes), how many callers hold them, and OpenBLAS's thread count before
+	// the first of those.
+	laneMu      sync.Mutex
+	lanePool    []*Engine
+	laneUsers   int
 	blasThreads int
 }
 
@@ -237,9 +240,9 @@ func (e *Engine) Close() error {
 		close(e.calls)
 		e.mu.Unlock()
 		if e.parent != nil {
-			e.parent.laneClosed()
 			return
 		}
+		e.closeLanes()
 		loaded.Lock()
 		if loaded.e == e {
 			loaded.e = nil

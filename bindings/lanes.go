@@ -11,56 +11,73 @@ import (
 	"runtime"
 )
 
-// NewLanes starts n lanes: more engine threads on e's library, each running LibTorch's intra-op
-// work on threads threads of its own (usually 1), for data-parallel work on the CPU, one lane per
-// core, each doing whole batches. On this project's 2-core machines two one-thread lanes ran the
-// pipeline's model work about 2x as fast as one engine thread with two intra-op threads: the
-// models are small, and splitting each call over two threads costs more than it saves
-// (bench/NOTES.md, "Lanes").
+// Lanes returns n lanes of e for data-parallel work on the CPU, one lane per core, each doing
+// whole batches: more engine threads on e's library, each running LibTorch's intra-op work on one
+// thread of its own. The models are small: on this project's 2-core machines two one-thread lanes
+// did an attempt's model work 1.7-2.2x as fast as one engine thread with two intra-op threads,
+// which cost more to split each call than they saved (bench/NOTES.md, "Inference copies and lanes").
 //
-// A lane is an *Engine: tensors made on it are freed on it, and Model.On(lane) runs a model's
-// calls there. While any lane is open OpenBLAS, whose thread count is process-wide, runs each
-// product on the calling thread; the last lane to close restores its count. Close every lane;
-// a handle made on a lane may outlive it (its calls then run on e's thread). e's own thread
-// count is unchanged.
-func (e *Engine) NewLanes(n, threads int) ([]*Engine, error) {
+// A lane is an *Engine: tensors made on it are freed on it, and Model.On(lane) runs a model's calls
+// there. Lanes are started on first use and kept until e closes, because a new thread costs: its
+// first parallel call sets LibTorch's thread count, which empties oneDNN's cache of compiled
+// kernels, and short pipeline runs on fresh lanes spent about a quarter of their time on that (bench/NOTES.md).
+//
+// Call release when done. From the first acquisition to the last release OpenBLAS, whose thread
+// count is process-wide, runs each product on the calling thread; the last release restores its
+// count. e's own intra-op count is unchanged.
+func (e *Engine) Lanes(n int) (lanes []*Engine, release func(), err error) {
 	if e.parent != nil {
-		return nil, errors.New("lanes: a lane cannot start lanes")
+		return nil, nil, errors.New("lanes: a lane cannot start lanes")
 	}
-	if n < 1 || threads < 1 {
-		return nil, fmt.Errorf("lanes: want at least one lane of at least one thread, got %d of %d", n, threads)
+	if n < 1 {
+		return nil, nil, fmt.Errorf("lanes: want at least one lane, got %d", n)
 	}
-	info, err := e.Info()
-	if err != nil {
-		return nil, err
-	}
-	var lanes []*Engine
-	fail := func(err error) ([]*Engine, error) {
-		for _, l := range lanes {
-			l.Close()
+	e.laneMu.Lock()
+	defer e.laneMu.Unlock()
+	if len(e.lanePool) < n {
+		info, err := e.Info()
+		if err != nil {
+			return nil, nil, err
 		}
-		return nil, err
-	}
-	for i := 0; i < n; i++ {
-		l := &Engine{Path: e.Path, calls: make(chan func(), postDepth), parent: e, open: true}
-		go l.laneLoop()
-		e.laneOpened()
-		lanes = append(lanes, l)
-		// LibTorch gives a thread its intra-op count from a process-wide value the first time the
-		// thread asks for it (Info does), and SetThreads sets the calling thread's count and that
-		// process-wide value; so first Info, then SetThreads on the lane, then e's count back as
-		// the process-wide value (it leaves e's own thread as it was).
-		if _, err := l.Info(); err != nil {
-			return fail(err)
+		for len(e.lanePool) < n {
+			l := &Engine{Path: e.Path, calls: make(chan func(), postDepth), parent: e, open: true}
+			go l.laneLoop()
+			// LibTorch gives a thread its intra-op count from a process-wide value the first time
+			// the thread asks for it (Info does), and SetThreads sets the calling thread's count and
+			// that process-wide value; so first Info, then SetThreads on the lane, then e's count
+			// back as the process-wide value (it leaves e's own thread as it was).
+			if _, err = l.Info(); err == nil {
+				err = l.SetThreads(1)
+			}
+			if err != nil {
+				l.Close()
+				return nil, nil, err
+			}
+			e.lanePool = append(e.lanePool, l)
 		}
-		if err := l.SetThreads(threads); err != nil {
-			return fail(err)
+		if err := e.SetThreads(info.Threads); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err := e.SetThreads(info.Threads); err != nil {
-		return fail(err)
+	e.laneUsers++
+	if e.laneUsers == 1 {
+		e.blasThreads = int(C.gamdl_blas_threads(-1))
+		C.gamdl_blas_threads(1)
 	}
-	return lanes, nil
+	var once bool
+	release = func() {
+		e.laneMu.Lock()
+		defer e.laneMu.Unlock()
+		if once {
+			return
+		}
+		once = true
+		e.laneUsers--
+		if e.laneUsers == 0 && e.blasThreads > 0 {
+			C.gamdl_blas_threads(C.int(e.blasThreads))
+		}
+	}
+	return append([]*Engine(nil), e.lanePool[:n]...), release, nil
 }
 
 func (e *Engine) laneLoop() {
@@ -70,24 +87,14 @@ func (e *Engine) laneLoop() {
 	}
 }
 
-// laneOpened and laneClosed count e's open lanes: OpenBLAS runs one thread per product from the
-// first lane opened until the last is closed.
-func (e *Engine) laneOpened() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.lanes++
-	if e.lanes == 1 {
-		e.blasThreads = int(C.gamdl_blas_threads(-1))
-		C.gamdl_blas_threads(1)
-	}
-}
-
-func (e *Engine) laneClosed() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.lanes--
-	if e.lanes == 0 && e.blasThreads > 0 {
-		C.gamdl_blas_threads(C.int(e.blasThreads))
+// closeLanes stops e's lanes (Close of e).
+func (e *Engine) closeLanes() {
+	e.laneMu.Lock()
+	pool := e.lanePool
+	e.lanePool = nil
+	e.laneMu.Unlock()
+	for _, l := range pool {
+		l.Close()
 	}
 }
 

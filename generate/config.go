@@ -81,7 +81,7 @@ type Config struct {
 	QueueDepth int `toml:"queue_depth"`
 	// Lanes is how many engine lanes make the batches on the CPU's split path: each lane is an
 	// engine thread with one intra-op thread that samples and scores whole batches, side by side
-	// with the others (bindings.NewLanes). 0 (the default) is one lane per CPU of the cgroup
+	// with the others (bindings.Engine.Lanes). 0 (the default) is one lane per CPU of the cgroup
 	// quota; 1 is the engine thread alone, with sample on its worker beside the score stage
 	// (Config.SyncSample). On two cores two lanes ran about 1.5-2x the accepted images per second
 	// of one engine thread with two intra-op threads (bench/NOTES.md, "Lanes"). A GPU, and the

@@ -99,6 +99,9 @@ type Result struct {
 	Step *bindings.StepStats `json:"step,omitempty"`
 	// Lanes is how many engine lanes made the batches (Config.Lanes); 1: the engine thread.
 	Lanes int `json:"lanes"`
+	// Surplus is the images made in batches that arrived after their target had met its quota
+	// (made ahead, not attempts): work the run paid for and threw away.
+	Surplus int `json:"surplus"`
 }
 
 // Options are a run's fixed inputs besides the models.
@@ -246,14 +249,11 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	var lanes []*bindings.Engine
 	if nl > 1 {
-		if lanes, err = e.NewLanes(nl, 1); err != nil {
+		var release func()
+		if lanes, release, err = e.Lanes(nl); err != nil {
 			return nil, err
 		}
-		defer func() {
-			for _, l := range lanes {
-				l.Close()
-			}
-		}()
+		defer release()
 	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
@@ -273,6 +273,11 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	// quota the batches in flight will probably cover (those would be thrown away).
 	accepted := make([]atomic.Int64, len(targets))
 	consumed := make([]atomic.Int64, len(targets))
+	// What has come back from the score stage, per target, consumed or held by the sink: the rate a
+	// target the sink has not reached yet accepts at, so that the sampler can run ahead on it by
+	// more than one batch (bench/NOTES.md, "Inference copies and lanes").
+	arrivedN := make([]atomic.Int64, len(targets))
+	arrivedAcc := make([]atomic.Int64, len(targets))
 	sampled := make(chan *batch, cfg.QueueDepth)
 	screened := make(chan *batch, cfg.QueueDepth)
 	// The sampler works on the first target (in plan order) that still needs batches and whose
@@ -307,7 +312,13 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				if done[i].Load() || made[i] >= limits[i] {
 					continue
 				}
-				if covered(int64(made[i]), consumed[i].Load(), accepted[i].Load(), int64(need[i])) {
+				c, a := consumed[i].Load(), accepted[i].Load()
+				if c == 0 {
+					// Not reached by the sink: the batches screened so far give the rate. Once the
+					// sink takes the target, what it accepted (after dedup) decides.
+					c, a = arrivedN[i].Load(), arrivedAcc[i].Load()
+				}
+				if covered(int64(made[i]), c, a, int64(need[i])) {
 					waiting = true
 					continue
 				}
@@ -403,7 +414,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		tr := &res.Targets[ti]
 		batchesSeen[ti]++
 		if done[ti].Load() || firstErr != nil {
-			return // a batch made before the quota was met: surplus, not an attempt
+			res.Surplus += b.n // a batch made before the quota was met: surplus, not an attempt
+			return
 		}
 		tr.Attempts += b.n
 		consumed[ti].Add(int64(b.n))
@@ -505,6 +517,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			cancel()
 			continue
 		}
+		arrivedN[b.ti].Add(int64(b.n))
+		arrivedAcc[b.ti].Add(int64(len(b.accepted)))
 		if b.ti < cur {
 			consume(b) // made before its target met its quota: surplus
 		} else {
