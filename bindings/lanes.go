@@ -18,9 +18,9 @@ import (
 // which cost more to split each call than they saved (bench/NOTES.md, "Inference copies and lanes").
 //
 // A lane is an *Engine: tensors made on it are freed on it, and Model.On(lane) runs a model's calls
-// there. Lanes are started on first use and kept until e closes, because a new thread costs: its
-// first parallel call sets LibTorch's thread count, which empties oneDNN's cache of compiled
-// kernels, and short pipeline runs on fresh lanes spent about a quarter of their time on that (bench/NOTES.md).
+// there. Lanes are started on first use and kept until e closes, so that a lane's thread state
+// (LibTorch's thread count, which is set per thread and empties oneDNN's kernel cache when it is)
+// is built once per process; against lanes made per run that measured even (bench/NOTES.md).
 //
 // Call release when done. From the first acquisition to the last release OpenBLAS, whose thread
 // count is process-wide, runs each product on the calling thread; the last release restores its
