@@ -67,7 +67,7 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_onelane", "pipeline_dirsink", "stage_sample_alone", "stage_score_alone"}
 	lanes := bindings.CPUQuota()
 	if lanes > 1 {
-		want = append(want, "ceiling_forward_lanes")
+		want = append(want, "ceiling_forward_lanes", "ceiling_screen_first_lanes")
 	}
 	for _, c := range bindings.Conditions {
 		want = append(want, "conditions/"+c.String())

@@ -42,8 +42,9 @@ type suite struct {
 	confThr float32
 	inputs  map[int]*batchInputs
 	ceilBS  int
-	// ceilLanes is the best ceiling_forward_lanes figure (nil on a GPU or one CPU).
-	ceilLanes *Figure
+	// ceilLanes and ceilAttemptLanes are the best ceiling_forward_lanes and
+	// ceiling_screen_first_lanes figures (nil on a GPU or one CPU).
+	ceilLanes, ceilAttemptLanes *Figure
 }
 
 func (s *suite) close() {

@@ -15,18 +15,26 @@ import (
 	"github.com/gam-native/gam-native/progress"
 )
 
+// on is the engine and models a ceiling attempt runs with: the suite's, or their views on a lane.
+type on struct {
+	e        *bindings.Engine
+	gen, scr *bindings.Model
+}
+
+func (s *suite) onEngine() on { return on{s.e, s.gen, s.screen} }
+
 // sampleAndScreen draws z from seed, samples n images of the batch's labels and runs the screen
 // on them: the first half of every ceiling attempt. The caller closes x and logits.
-func (s *suite) sampleAndScreen(seed uint64, n int, b *batchInputs) (x, logits *bindings.Tensor, err error) {
-	z, err := s.e.Randn(1, seed, int64(n), int64(s.gen.Meta.LatentDim))
+func (s *suite) sampleAndScreen(o on, seed uint64, n int, b *batchInputs) (x, logits *bindings.Tensor, err error) {
+	z, err := o.e.Randn(1, seed, int64(n), int64(o.gen.Meta.LatentDim))
 	if err != nil {
 		return nil, nil, err
 	}
 	defer z.Close()
-	if x, err = s.gen.Sample(z, b.y, b.a); err != nil {
+	if x, err = o.gen.Sample(z, b.y, b.a); err != nil {
 		return nil, nil, err
 	}
-	if logits, err = s.screen.Forward(x); err != nil {
+	if logits, err = o.scr.Forward(x); err != nil {
 		x.Close()
 		return nil, nil, err
 	}
@@ -41,7 +49,7 @@ func (s *suite) sampleAndScreen(seed uint64, n int, b *batchInputs) (x, logits *
 func (s *suite) ceiling() error {
 	e, g := s.e, s.gen
 	var best *Figure
-	s.ceilLanes = nil
+	s.ceilLanes, s.ceilAttemptLanes = nil, nil
 	for _, n := range s.o.Batches {
 		b, err := s.batch(n)
 		if err != nil {
@@ -50,7 +58,7 @@ func (s *suite) ceiling() error {
 		seed := uint64(0)
 		_, err = s.measure("ceiling", n, "images/s", func() (*bindings.Tensor, error) {
 			seed++
-			x, l, err := s.sampleAndScreen(seed, n, b)
+			x, l, err := s.sampleAndScreen(s.onEngine(), seed, n, b)
 			if err != nil {
 				return nil, err
 			}
@@ -80,12 +88,35 @@ func (s *suite) ceiling() error {
 			best = fw
 		}
 		if !s.gpu && bindings.CPUQuota() > 1 {
-			fl, err := s.forwardOnLanes(n, b)
+			fl, err := s.onLanes("ceiling_forward_lanes", n, func(o on, _ uint64) error {
+				x, err := o.gen.Sample(b.z, b.y, b.a)
+				if err != nil {
+					return err
+				}
+				defer x.Close()
+				lg, err := o.scr.Forward(x)
+				lg.Close()
+				return err
+			})
 			if err != nil {
 				return err
 			}
 			if s.ceilLanes == nil || fl.Median > s.ceilLanes.Median {
 				s.ceilLanes = fl
+			}
+			// The model work of a whole attempt on the lanes (confidence on the screen's
+			// survivors too): what the pipeline's lanes compute, so the pipeline over it is
+			// what the Go stages, queues and copies cost.
+			sf, err := s.onLanes("ceiling_screen_first_lanes", n, func(o on, seed uint64) error {
+				a, err := s.screenFirst(o, seed, n, b)
+				a.Close()
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if s.ceilAttemptLanes == nil || sf.Median > s.ceilAttemptLanes.Median {
+				s.ceilAttemptLanes = sf
 			}
 		}
 		// The same attempt with the screen first and the generation confidence only on the rows that
@@ -94,7 +125,7 @@ func (s *suite) ceiling() error {
 		seed = uint64(1 << 32)
 		if _, err := s.measure("ceiling_screen_first", n, "images/s", func() (*bindings.Tensor, error) {
 			seed++
-			return s.screenFirst(seed, n, b)
+			return s.screenFirst(s.onEngine(), seed, n, b)
 		}); err != nil {
 			return err
 		}
@@ -104,43 +135,32 @@ func (s *suite) ceiling() error {
 	return nil
 }
 
-// forwardOnLanes measures "ceiling_forward_lanes": ceiling_forward's sample + screen forward on
-// one lane per CPU at once, each lane calling back to back on its own thread (the layout of the
-// CPU pipeline's lanes, generate.Config.Lanes), in images/s over all lanes. The pipeline's
-// efficiency against it is reported beside the (bench/NOTES.md, "Lanes").
-func (s *suite) forwardOnLanes(n int, b *batchInputs) (*Figure, error) {
+// onLanes measures figure name at batch n: op run back to back on one lane per CPU at once, each
+// lane on its own thread with the suite's models' views (the layout of the CPU pipeline's lanes,
+// generate.Config.Lanes), in images/s over all lanes. "ceiling_forward_lanes" is ceiling_forward's
+// sample + screen forward so laid out; the pipeline's efficiency against it is reported beside the
+// issue's (bench/NOTES.md, "Inference copies and lanes").
+func (s *suite) onLanes(name string, n int, op func(o on, seed uint64) error) (*Figure, error) {
 	lanes, release, err := s.e.Lanes(bindings.CPUQuota())
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	ops := make([]func() error, len(lanes))
-	for i, l := range lanes {
-		g, sc := s.gen.On(l), s.screen.On(l)
-		ops[i] = func() error {
-			x, err := g.Sample(b.z, b.y, b.a)
-			if err != nil {
-				return err
-			}
-			defer x.Close()
-			lg, err := sc.Forward(x)
-			lg.Close()
-			return err
-		}
-	}
 	resetPeakRSS()
 	var runs []float64
+	var seed atomic.Uint64
 	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
 		var calls atomic.Int64
 		var wg sync.WaitGroup
-		errs := make([]error, len(ops))
+		errs := make([]error, len(lanes))
 		t0 := time.Now()
-		for i, op := range ops {
+		for i, l := range lanes {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				o := on{l, s.gen.On(l), s.screen.On(l)}
 				for c := 0; c == 0 || time.Since(t0) < s.o.MinTime; c++ {
-					if errs[i] = op(); errs[i] != nil {
+					if errs[i] = op(o, seed.Add(1)); errs[i] != nil {
 						return
 					}
 					calls.Add(1)
@@ -155,7 +175,7 @@ func (s *suite) forwardOnLanes(n int, b *batchInputs) (*Figure, error) {
 			runs = append(runs, float64(calls.Load()*int64(n))/time.Since(t0).Seconds())
 		}
 	}
-	return s.finish("ceiling_forward_lanes", n, "images/s", Summarize(runs)), nil
+	return s.finish(name, n, "images/s", Summarize(runs)), nil
 }
 
 // forwardOp is one ceiling_forward call: sample b's fixed z, then the screen's forward.
@@ -171,9 +191,9 @@ func (s *suite) forwardOp(b *batchInputs) func() (*bindings.Tensor, error) {
 }
 
 // screenFirst is one ceiling attempt with the screen first and confidence on its survivors.
-func (s *suite) screenFirst(seed uint64, n int, b *batchInputs) (*bindings.Tensor, error) {
-	e, g := s.e, s.gen
-	x, l, err := s.sampleAndScreen(seed, n, b)
+func (s *suite) screenFirst(o on, seed uint64, n int, b *batchInputs) (*bindings.Tensor, error) {
+	e, g := o.e, o.gen
+	x, l, err := s.sampleAndScreen(o, seed, n, b)
 	if err != nil {
 		return nil, err
 	}
@@ -414,6 +434,9 @@ func (s *suite) pipeline(ctx context.Context) error {
 			}
 			if s.ceilLanes != nil && s.ceilLanes.Median > 0 {
 				f.Extra["efficiency_vs_lanes_ceiling"] = attS.Median / s.ceilLanes.Median
+			}
+			if s.ceilAttemptLanes != nil && s.ceilAttemptLanes.Median > 0 {
+				f.Extra["efficiency_vs_lanes_attempt"] = attS.Median / s.ceilAttemptLanes.Median
 			}
 			if len(pr.eff) > 0 {
 				// Paired: the median of each run's attempts/s over the ceiling run beside it.

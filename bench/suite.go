@@ -168,6 +168,10 @@ type Summary struct {
 	// EfficiencyVsLanes: attempts/s over the best ceiling_forward_lanes (the same forward on the
 	// pipeline's lane layout), unpaired; 0 when not measured (GPU, one CPU).
 	EfficiencyVsLanes float64 `json:"efficiency_vs_lanes_ceiling,omitempty"`
+	// EfficiencyVsLanesAttempt: attempts/s over the best ceiling_screen_first_lanes (a whole
+	// attempt's model work, confidence of the survivors included, on the lanes): what the Go
+	// stages, queues and copies cost; 0 when not measured.
+	EfficiencyVsLanesAttempt float64 `json:"efficiency_vs_lanes_attempt,omitempty"`
 }
 
 // Result is the JSON a run writes.
@@ -422,7 +426,8 @@ func summarize(r *Result) *Summary {
 	}
 	s := &Summary{PipelineBatch: best.Batch, AcceptedPerSec: best.Median, CeilingBatch: ceil.Batch,
 		CeilingPerSec: ceil.Median, Efficiency: best.Efficiency, MeetsEfficiency: best.Efficiency >= 0.9,
-		VsSlowestStage: best.Extra["vs_slowest_stage"], EfficiencyVsLanes: best.Extra["efficiency_vs_lanes_ceiling"]}
+		VsSlowestStage: best.Extra["vs_slowest_stage"], EfficiencyVsLanes: best.Extra["efficiency_vs_lanes_ceiling"],
+		EfficiencyVsLanesAttempt: best.Extra["efficiency_vs_lanes_attempt"]}
 	if of := r.Find("pipeline_onelane", best.Batch); s.VsSlowestStage == 0 && of != nil {
 		s.VsSlowestStage = of.Extra["vs_slowest_stage"] // issue 5's measure on the CPU (stagesAlone)
 	}

@@ -140,10 +140,13 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(w, "\npeer failed: %s\n", r.PeerErr)
 	}
 	if s := r.Summary; s != nil {
-		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling (sample + screen forward) %.1f images/s at batch %d; efficiency (attempts/s over it) %.2f (target 0.9: %s)\n",
+		fmt.Fprintf(w, "\nend to end (counting sink, batch %d): %.1f accepted/s; ceiling (sample + screen forward on the engine thread, ceiling_forward) %.1f images/s at batch %d; efficiency (attempts/s over it) %.2f (target 0.9: %s)\n",
 			s.PipelineBatch, s.AcceptedPerSec, s.CeilingPerSec, s.CeilingBatch, s.Efficiency, yesNo(s.MeetsEfficiency))
 		if s.EfficiencyVsLanes > 0 {
 			fmt.Fprintf(w, "against the same forward on the pipeline's lanes (ceiling_forward_lanes, one per CPU at once): efficiency %.2f\n", s.EfficiencyVsLanes)
+		}
+		if s.EfficiencyVsLanesAttempt > 0 {
+			fmt.Fprintf(w, "against a whole attempt's model work on the lanes (ceiling_screen_first_lanes: confidence of the survivors too): %.2f\n", s.EfficiencyVsLanesAttempt)
 		}
 		if s.MeetsPeerTarget != nil {
 			fmt.Fprintf(w, "vs peer: %.1f accepted/s -> ratio %.2f (target 1.3: %s)\n", s.PeerAcceptedPS, s.PeerRatio, yesNo(*s.MeetsPeerTarget))

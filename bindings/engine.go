@@ -231,9 +231,25 @@ func statusError(op string, st C.int32_t) error {
 	return &Error{Op: op, Code: int(st), Message: C.GoString(C.gamdl_gam_last_error())}
 }
 
-// Close stops the engine thread. Idempotent. Handles must be closed before (a lane's handles
-// may outlive it: their calls then run on the lane's engine).
+// Close stops the engine thread and its lanes. Idempotent. Handles must be closed before. A lane
+// belongs to its engine: closing one does nothing (it closes with the engine).
 func (e *Engine) Close() error {
+	if e.parent != nil {
+		return nil
+	}
+	// OpenBLAS's count back if a run still holds lanes: the library outlives this engine.
+	e.laneMu.Lock()
+	if e.laneUsers > 0 && e.blasThreads > 0 {
+		C.gamdl_blas_threads(C.int(e.blasThreads))
+	}
+	e.laneUsers = 0
+	e.laneMu.Unlock()
+	e.shutdown()
+	return nil
+}
+
+// shutdown stops e's thread (and, for an engine, its lanes). Idempotent.
+func (e *Engine) shutdown() {
 	e.once.Do(func() {
 		e.mu.Lock()
 		e.open = false
@@ -249,7 +265,6 @@ func (e *Engine) Close() error {
 		}
 		loaded.Unlock()
 	})
-	return nil
 }
 
 // Info is the engine's description of itself.

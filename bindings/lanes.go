@@ -50,7 +50,7 @@ func (e *Engine) Lanes(n int) (lanes []*Engine, release func(), err error) {
 				err = l.SetThreads(1)
 			}
 			if err != nil {
-				l.Close()
+				l.shutdown()
 				return nil, nil, err
 			}
 			e.lanePool = append(e.lanePool, l)
@@ -94,7 +94,7 @@ func (e *Engine) closeLanes() {
 	e.lanePool = nil
 	e.laneMu.Unlock()
 	for _, l := range pool {
-		l.Close()
+		l.shutdown()
 	}
 }
 

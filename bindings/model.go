@@ -164,6 +164,14 @@ func (m *Model) Optimize(on bool) (active bool, why string, err error) {
 	if on {
 		v = 1
 	}
+	return m.optimize(v)
+}
+
+// InferenceCopy builds the model's inference copy now if it is due (on the calling engine's
+// thread), leaving Optimize's setting as it is, and says whether inference runs it.
+func (m *Model) InferenceCopy() (active bool, why string, err error) { return m.optimize(-1) }
+
+func (m *Model) optimize(v C.int32_t) (active bool, why string, err error) {
 	var a C.int32_t
 	var note [256]C.char
 	err = m.e.call("optimize "+m.Path, func() C.int32_t { return C.gamdl_gam_model_optimize(m.h, v, &a, &note[0], C.int32_t(len(note))) })

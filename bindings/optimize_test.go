@@ -3,6 +3,7 @@ package bindings
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,15 @@ func TestOptimizedInferenceMatches(t *testing.T) {
 			t.Errorf("%s: in train mode the inference copy is active=%v (%v)", name, active, err)
 		}
 		noErr(t, c.SetTrain(false))
+		// A step on NaN images makes the weights NaN: no copy then (oneDNN would hide the NaN).
+		xn = ok(e.FromF32(nanPx, n, 1, 28, 28))
+		tr = ok(c.NewTrainer(0.05, 0))
+		_, _ = tr.StepClassifier(xn, y, nil, nil)
+		tr.Close()
+		xn.Close()
+		if active, why, err := c.InferenceCopy(); err != nil || active || !strings.Contains(why, "NaN") {
+			t.Errorf("%s: with NaN weights the inference copy is active=%v (%q, %v), want off for the NaN", name, active, why, err)
+		}
 		c.Close()
 	}
 

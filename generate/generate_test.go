@@ -232,11 +232,11 @@ func TestSameSeedSameManifest(t *testing.T) {
 		}
 		return dir, b
 	}
-	// The default: on the CPU, the split path on one lane per CPU (Config.Lanes), where batches
+	// The split path on three lanes (Config.Lanes; the default is one per CPU), where batches
 	// finish in any order and the sink puts them back in order.
-	d1, m1 := write(5, StepAuto, 0)
-	_, m2 := write(5, StepAuto, 0)
-	d3, _ := write(6, StepAuto, 0)
+	d1, m1 := write(5, StepAuto, 3)
+	_, m2 := write(5, StepAuto, 3)
+	d3, _ := write(6, StepAuto, 3)
 	// The fused step (sample and screen in one engine call, on the engine thread) is the same
 	// computation as the split path on the engine thread: same bytes. (Lanes run each call on one
 	// intra-op thread, where sums round differently.)

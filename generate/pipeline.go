@@ -180,9 +180,10 @@ type batch struct {
 
 func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a) }
 
-// covered reports whether the batches made but not yet consumed are expected, at the acceptance
-// rate seen so far, to bring the accepted count to need. Before the first batch is consumed the
-// rate is unknown, so one batch in flight is enough to wait for.
+// covered reports whether the batches made but not yet counted are expected, at the acceptance
+// rate seen so far, to bring the accepted count to need. The caller counts consumed batches for
+// the sink's current target and screened ones for a later target. Before the first batch is
+// counted the rate is unknown, so one batch in flight is enough to wait for.
 func covered(made, consumed, accepted, need int64) bool {
 	inflight := made - consumed
 	if inflight <= 0 {
@@ -255,6 +256,16 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 		defer release()
 	}
+	if nl > 1 {
+		// The models' inference copies, built here on the engine thread before the lanes call them.
+		for _, mm := range []*bindings.Model{m.Generator, m.Screen, m.Target} {
+			if mm != nil {
+				if _, _, err := mm.InferenceCopy(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -303,10 +314,11 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		made := make([]int, len(targets))
 		seq := make([]int, len(targets))
 		for ctx.Err() == nil {
-			// From the sink's current target on. The sink holds at most one batch of each target
-			// after it (the first: until it is consumed the rate is unknown and one batch covers),
-			// accepted rows only. A look-ahead of one target was tried and measured: at batch 1024
-			// a target needs about two batches, so it stalled the sampler again (bench/NOTES.md).
+			// From the sink's current target on. The sink holds the batches of the targets after
+			// it (accepted rows only) until it gets to them, as many as their screened rate says
+			// their quotas need (one until a first batch is screened). A look-ahead of one target
+			// was tried and measured: at batch 1024 a target needs about two batches, so it stalled
+			// the sampler again (bench/NOTES.md).
 			ti, waiting := -1, false
 			for i := int(sinkAt.Load()); i < len(targets); i++ {
 				if done[i].Load() || made[i] >= limits[i] {
@@ -505,6 +517,10 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			if !finished(cur, closed) {
 				return
 			}
+			for _, b := range held[cur] { // behind a gap when the quota was met: surplus
+				res.Surplus += b.n
+			}
+			clear(held[cur])
 			cur++
 			sinkAt.Store(int64(cur))
 		}

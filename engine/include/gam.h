@@ -139,7 +139,8 @@ int32_t gam_model_set_train(gam_model *m, int32_t on);
  * on the first call and again after a training step; the outputs agree to float rounding.
  * on = 1 turns that on (the default), 0 off, -1 leaves it. Builds the copy now if it is due;
  * *active (may be NULL) is 1 when inference runs the copy, and note (cap bytes, may be NULL)
- * says why not: off, train mode, not the CPU, or the error that freezing raised. */
+ * says why not: off, train mode, not the CPU, a parameter that is not finite, or the error that
+ * freezing raised. Images that hold a NaN or an infinity run the model itself. */
 int32_t gam_model_optimize(gam_model *m, int32_t on, int32_t *active, char *note, int32_t cap);
 void gam_model_destroy(gam_model *m);
 

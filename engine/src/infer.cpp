@@ -45,25 +45,31 @@ static torch::jit::Module build_inference(const gam_model *g) {
   return out;
 }
 
-std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor *images) {
-  std::shared_ptr<torch::jit::Module> own(std::shared_ptr<torch::jit::Module>{}, &g->m);  // not owned
-  // The copy's oneDNN max-pool and ReLU turn NaN into numbers where LibTorch's kernels keep it,
-  // so an image holding a NaN could pass the screen as a class: images that are not all finite
-  // go through the model itself, which carries NaN through as its author wrote it (the pipeline
-  // rejects it with reason "nan"). One pass over the pixels per call.
-  if (images != nullptr && images->is_floating_point() && !at::isfinite(*images).all().item<bool>()) return own;
-  std::lock_guard<std::mutex> lk(g->infer_mu);
+// A copy holds the parameters as they are. oneDNN's ReLU and max-pool turn NaN into numbers, so
+// a model whose weights went non-finite (a diverged generator) would give finite garbage through
+// its copy where the model itself gives NaN, which the pipeline rejects: no copy then.
+static void check_finite_parameters(const gam_model *g) {
+  for (const auto &p : g->m.parameters())
+    if (p.is_floating_point() && !at::isfinite(p).all().item<bool>())
+      throw Error(GAM_ERR_RUNTIME, "a parameter holds a NaN or an infinity");
+  for (const auto &b : g->m.buffers())
+    if (b.is_floating_point() && !at::isfinite(b).all().item<bool>())
+      throw Error(GAM_ERR_RUNTIME, "a buffer holds a NaN or an infinity");
+}
+
+// The copy for the model's current state, or null (infer_note says why). Caller holds infer_mu.
+static std::shared_ptr<torch::jit::Module> current_copy(gam_model *g) {
   if (!g->optimize) {
     g->infer_note = "off (gam_model_optimize)";
-    return own;
+    return nullptr;
   }
   if (g->m.is_training()) {
     g->infer_note = "the model is in train mode";
-    return own;
+    return nullptr;
   }
   if (!current_device().is_cpu()) {
     g->infer_note = "not on the CPU";
-    return own;
+    return nullptr;
   }
   const uint64_t v = g->version.load();
   if (!g->infer_tried || g->infer_version != v) {
@@ -72,15 +78,33 @@ std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor 
     g->infer_version = v;
     try {
       torch::NoGradGuard ng;
+      check_finite_parameters(g);
       g->infer = std::make_shared<torch::jit::Module>(build_inference(g));
       g->infer_note.clear();
     } catch (const c10::Error &e) {
-      g->infer_note = std::string("freezing failed: ") + e.what_without_backtrace();
+      g->infer_note = std::string("not built: ") + e.what_without_backtrace();
     } catch (const std::exception &e) {
-      g->infer_note = std::string("freezing failed: ") + e.what();
+      g->infer_note = std::string("not built: ") + e.what();
     }
   }
-  return g->infer ? g->infer : own;
+  return g->infer;
+}
+
+std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor *images) {
+  std::shared_ptr<torch::jit::Module> copy;
+  {
+    std::lock_guard<std::mutex> lk(g->infer_mu);
+    copy = current_copy(g);
+  }
+  // Only when the copy would run (never on a GPU, where this would wait for the device, also
+  // inside a CUDA graph's capture): oneDNN's max-pool and ReLU turn NaN into numbers where
+  // LibTorch's kernels keep it, so an image holding a NaN could pass the screen as a class.
+  // Images that are not all finite go through the model itself, which carries NaN through as
+  // its author wrote it (the pipeline rejects it with reason "nan"). One pass over the pixels.
+  if (copy && images != nullptr && images->is_floating_point() && !at::isfinite(*images).all().item<bool>())
+    copy.reset();
+  if (copy) return copy;
+  return std::shared_ptr<torch::jit::Module>(std::shared_ptr<torch::jit::Module>{}, &g->m);  // not owned
 }
 
 at::Tensor call_infer(gam_model *g, const char *name, std::vector<c10::IValue> args) {

@@ -204,5 +204,8 @@ GAM_EXPORT int32_t gam_model_save(gam_model *m, const char *path) {
 }
 
 GAM_EXPORT int32_t gam_model_set_train(gam_model *m, int32_t on) {
-  return gam::guard([&] { gam::need(m, "model")->m.train(on != 0); });
+  return gam::guard([&] {
+    gam::need(m, "model")->m.train(on != 0);
+    m->version++;  // train-mode calls may update buffers (batch-norm statistics)
+  });
 }

@@ -20,13 +20,18 @@ std::vector<at::Tensor> params_of(const torch::jit::Module &m) {
 
 // Train mode for the length of one step; eval mode after, so inference calls see eval.
 // Its parameters change, so the model's inference copy is rebuilt on the next inference call.
+// Training must not run beside inference on the same model (the pipeline and the trainer take
+// turns); the second bump only keeps a copy built in between from being kept.
 struct TrainMode {
   gam_model *g;
   explicit TrainMode(gam_model *gg) : g(gg) {
     g->version++;
     g->m.train(true);
   }
-  ~TrainMode() { g->m.train(false); }
+  ~TrainMode() {
+    g->m.train(false);
+    g->version++;  // again after the step: a copy built during it holds half-updated weights
+  }
 };
 
 float step(torch::optim::Adam &opt, const at::Tensor &loss) {
