@@ -84,9 +84,7 @@ func (s *suite) ceiling() error {
 		if err != nil {
 			return err
 		}
-		if best == nil || fw.Median > best.Median {
-			best = fw
-		}
+		best = better(best, fw)
 		if !s.gpu && bindings.CPUQuota() > 1 {
 			fl, err := s.onLanes("ceiling_forward_lanes", n, func(o on, _ uint64) error {
 				x, err := o.gen.Sample(b.z, b.y, b.a)
@@ -101,9 +99,7 @@ func (s *suite) ceiling() error {
 			if err != nil {
 				return err
 			}
-			if s.ceilLanes == nil || fl.Median > s.ceilLanes.Median {
-				s.ceilLanes = fl
-			}
+			s.ceilLanes = better(s.ceilLanes, fl)
 			// The model work of a whole attempt on the lanes (confidence on the screen's
 			// survivors too): what the pipeline's lanes compute, so the pipeline over it is
 			// what the Go stages, queues and copies cost.
@@ -115,9 +111,7 @@ func (s *suite) ceiling() error {
 			if err != nil {
 				return err
 			}
-			if s.ceilAttemptLanes == nil || sf.Median > s.ceilAttemptLanes.Median {
-				s.ceilAttemptLanes = sf
-			}
+			s.ceilAttemptLanes = better(s.ceilAttemptLanes, sf)
 		}
 		// The same attempt with the screen first and the generation confidence only on the rows that
 		// pass the label and probability checks: what a reordered score stage would cost (same
@@ -133,6 +127,14 @@ func (s *suite) ceiling() error {
 	// Efficiency is taken against the best batch of sample + screen forward.
 	s.ceilBS = best.Batch
 	return nil
+}
+
+// better is whichever of best (may be nil) and f has the higher median.
+func better(best, f *Figure) *Figure {
+	if best == nil || f.Median > best.Median {
+		return f
+	}
+	return best
 }
 
 // onLanes measures figure name at batch n: op run back to back on one lane per CPU at once, each

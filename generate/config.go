@@ -83,9 +83,10 @@ type Config struct {
 	// engine thread with one intra-op thread that samples and scores whole batches, side by side
 	// with the others (bindings.Engine.Lanes). 0 (the default) is one lane per CPU of the cgroup
 	// quota; 1 is the engine thread alone, with sample on its worker beside the score stage
-	// (Config.SyncSample). On two cores two lanes ran 1.6-1.8x the accepted images per second of
-	// the engine thread alone with two intra-op threads (bench/NOTES.md, "Inference copies and
-	// lanes"). A GPU, and the fused step, always use one.
+	// (Config.SyncSample). On two cores two lanes ran 1.3-1.6x the accepted images per second of
+	// the engine thread alone with two intra-op threads at batch 256, 1.4-2.1x at 64 (four paired
+	// bench runs, bench/NOTES.md, "Inference copies and lanes"). A GPU, and the fused step,
+	// always use one.
 	Lanes int `toml:"lanes"`
 }
 
