@@ -175,15 +175,12 @@ func (e *Engine) loop(path string, ready chan<- error) {
 	C.gamdl_close()
 }
 
-// do runs f on the engine thread and waits for it. On a closed lane it runs on the lane's engine.
+// do runs f on the engine thread and waits for it.
 func (e *Engine) do(f func()) error {
 	e.mu.Lock()
 	open := e.open
 	e.mu.Unlock()
 	if !open {
-		if e.parent != nil {
-			return e.parent.do(f)
-		}
 		return errors.New("engine is closed")
 	}
 	done := make(chan struct{})
@@ -200,14 +197,9 @@ const postDepth = 256
 // queued, so any later call sees f done. A closed engine drops f.
 func (e *Engine) post(f func()) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.open {
 		e.calls <- f
-		e.mu.Unlock()
-		return
-	}
-	e.mu.Unlock()
-	if e.parent != nil {
-		e.parent.post(f) // a handle made on a lane that closed before it
 	}
 }
 

@@ -255,8 +255,6 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			return nil, err
 		}
 		defer release()
-	}
-	if nl > 1 {
 		// The models' inference copies, built here on the engine thread before the lanes call them.
 		for _, mm := range []*bindings.Model{m.Generator, m.Screen, m.Target} {
 			if mm != nil {

@@ -2,7 +2,7 @@
 //
 // Why: the zoo's screen is conv -> ReLU -> max-pool twice. LibTorch 1.13 runs max_pool2d on the
 // CPU through max_pool2d_with_indices, which computes the indices too, and that kernel alone was
-// about a third of the CPU pipeline's time (bench/NOTES.md, "The screen's max-pool"). Frozen and
+// about a third of the CPU pipeline's time (bench/NOTES.md, "Inference copies and lanes"). Frozen and
 // converted, the convolutions and poolings run in oneDNN's blocked layout.
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
@@ -72,9 +72,8 @@ static std::shared_ptr<torch::jit::Module> current_copy(gam_model *g) {
     return nullptr;
   }
   const uint64_t v = g->version.load();
-  if (!g->infer_tried || g->infer_version != v) {
+  if (g->infer_version != v) {
     g->infer.reset();
-    g->infer_tried = true;
     g->infer_version = v;
     try {
       torch::NoGradGuard ng;
@@ -110,10 +109,7 @@ std::shared_ptr<torch::jit::Module> infer_module(gam_model *g, const at::Tensor 
 at::Tensor call_infer(gam_model *g, const char *name, std::vector<c10::IValue> args) {
   const bool images = std::strcmp(name, "sample") != 0 && !args.empty() && args[0].isTensor();
   auto mod = infer_module(g, images ? &args[0].toTensor() : nullptr);
-  c10::IValue r = mod->get_method(name)(std::move(args));
-  if (!r.isTensor())
-    throw Error(GAM_ERR_CONTRACT, "model " + g->path + ": method `" + name + "` returned " + r.tagKind() + ", expected Tensor");
-  return r.toTensor();
+  return tensor_result(g, name, mod->get_method(name)(std::move(args)));
 }
 
 }  // namespace gam

@@ -4,7 +4,10 @@
 namespace gam {
 
 at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args) {
-  c10::IValue r = g->m.get_method(name)(std::move(args));
+  return tensor_result(g, name, g->m.get_method(name)(std::move(args)));
+}
+
+at::Tensor tensor_result(const gam_model *g, const char *name, const c10::IValue &r) {
   if (!r.isTensor())
     throw Error(GAM_ERR_CONTRACT, "model " + g->path + ": method `" + name + "` returned " + r.tagKind() + ", expected Tensor");
   return r.toTensor();

@@ -16,8 +16,7 @@ struct gam_model {
   std::mutex infer_mu;
   std::shared_ptr<torch::jit::Module> infer;
   std::atomic<uint64_t> version{0};  // bumped by everything that changes the parameters
-  uint64_t infer_version = 0;        // the version infer (or its failure) was made from
-  bool infer_tried = false;
+  uint64_t infer_version = UINT64_MAX;  // the version infer (or its failure) was made from; none yet
   bool optimize = true;  // gam_model_optimize
   std::string infer_note;  // why there is no inference copy ("" when there is one)
 };
@@ -26,6 +25,8 @@ namespace gam {
 
 // Runs method `name` with args and returns its Tensor result, naming the model on failure.
 at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args);
+// r as a Tensor, or a contract error naming g's method `name` that returned it.
+at::Tensor tensor_result(const gam_model *g, const char *name, const c10::IValue &r);
 // call_tensor on the module inference runs (infer_module): for calls without autograd.
 at::Tensor call_infer(gam_model *g, const char *name, std::vector<c10::IValue> args);
 // The module that inference calls run. On the CPU, in eval mode, with optimize on, it is a copy
