@@ -180,10 +180,10 @@ type batch struct {
 
 func (b *batch) close() { bindings.CloseAll(b.x, b.y, b.a) }
 
-// covered reports whether the batches made but not yet counted are expected, at the acceptance
-// rate seen so far, to bring the accepted count to need. The caller counts consumed batches for
-// the sink's current target and screened ones for a later target. Before the first batch is
-// counted the rate is unknown, so one batch in flight is enough to wait for.
+// covered reports whether the batches made but not yet counted are expected to bring the accepted
+// count to need, at inflightOptimism times the acceptance rate seen so far. The caller counts
+// consumed batches for the sink's current target and screened ones for a later target. Before
+// the first batch is counted the rate is unknown, so one batch in flight is enough to wait for.
 func covered(made, consumed, accepted, need int64) bool {
 	inflight := made - consumed
 	if inflight <= 0 {
@@ -193,8 +193,15 @@ func covered(made, consumed, accepted, need int64) bool {
 		return true
 	}
 	rate := float64(accepted) / float64(consumed)
-	return float64(accepted)+rate*float64(inflight) >= float64(need)
+	return float64(accepted)+inflightOptimism*rate*float64(inflight) >= float64(need)
 }
+
+// inflightOptimism: covered counts the batches in flight at 1.3 times the rate seen so far. A batch
+// made beyond a target's quota is thrown away whole (Result.Surplus), while one too few is made
+// when the shortfall shows, the lanes working on the next targets meanwhile; at the rate itself
+// (1.0) 2.4% of the attempts were surplus, at 1.3 0-0.6%, for 1.04x the attempts per second at
+// batch 256 on two lanes (bench/NOTES.md, "Jobs on demand").
+const inflightOptimism = 1.3
 
 // batchSeed derives the seed of batch seq of target id, so that a target's images do not
 // depend on which other targets a plan has.
@@ -306,12 +313,30 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	batchesMade := make([]atomic.Int64, len(targets))
 	exhausted := make([]atomic.Bool, len(targets))
 	var sinkAt atomic.Int64 // the target the sink is taking (every earlier one is finished)
+	// With lanes a job is only a target and a seq, and the sampler picks one when a lane asks for
+	// it (a token on ready) instead of queueing jobs ahead: the choice then sees every batch
+	// screened up to that moment, and fewer batches are made for a target whose quota the batches
+	// in flight will meet (bench/NOTES.md, "Jobs on demand").
+	var ready chan struct{}
+	if lanes != nil {
+		ready = make(chan struct{}, len(lanes)) // a lane has at most one token out: it never blocks
+	}
 	go func() {
 		defer close(sampled)
 		t0 := time.Now()
 		made := make([]int, len(targets))
 		seq := make([]int, len(targets))
+		asked := false // a lane's token taken and its job not yet sent
 		for ctx.Err() == nil {
+			if ready != nil && !asked {
+				select {
+				case <-ready:
+					asked = true
+				case <-ctx.Done():
+					return
+				}
+				t0 = time.Now() // waiting for a lane is not sampling
+			}
 			// From the sink's current target on. The sink holds the batches of the targets after
 			// it (accepted rows only) until it gets to them, as many as their screened rate says
 			// their quotas need (one until a first batch is screened). A look-ahead of one target
@@ -360,6 +385,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				b.close()
 				return
 			}
+			asked = false
 			t0 = time.Now()
 			if failed {
 				return
@@ -373,7 +399,14 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	laneCfg := cfg
 	laneCfg.SyncSample = true // on the lane's own thread, not the engine's worker
 	score := func(e *bindings.Engine, m Models) {
-		for b := range sampled {
+		for {
+			if ready != nil {
+				ready <- struct{}{}
+			}
+			b, ok := <-sampled
+			if !ok {
+				return
+			}
 			if ctx.Err() != nil { // draining after a failure: free the handles
 				b.close()
 				continue
