@@ -177,14 +177,17 @@ func (e *Engine) loop(path string, ready chan<- error) {
 
 // do runs f on the engine thread and waits for it.
 func (e *Engine) do(f func()) error {
+	done := make(chan struct{})
+	// Queued under the lock, as post does, so that Close cannot close the queue between the check
+	// and the send (a send on a closed channel panics); the engine thread runs what was queued
+	// before the close, so done is always closed.
 	e.mu.Lock()
-	open := e.open
-	e.mu.Unlock()
-	if !open {
+	if !e.open {
+		e.mu.Unlock()
 		return errors.New("engine is closed")
 	}
-	done := make(chan struct{})
 	e.calls <- func() { f(); close(done) }
+	e.mu.Unlock()
 	<-done
 	return nil
 }
