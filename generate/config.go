@@ -77,7 +77,9 @@ type Config struct {
 	// by the native operation before screening always takes the split path, and so does every
 	// target when ProbCalibrated is set (its per-class threshold and label rule are applied in Go).
 	Step string `toml:"step"`
-	// QueueDepth is the number of batches each stage may run ahead of the next.
+	// QueueDepth is the number of batches each stage may run ahead of the next. With lanes the
+	// sampler hands a lane its job when the lane asks for one, so it bounds only the screened
+	// batches waiting for the sink.
 	QueueDepth int `toml:"queue_depth"`
 	// Lanes is how many engine lanes make the batches on the CPU's split path: each lane is an
 	// engine thread with one intra-op thread that samples and scores whole batches, side by side
