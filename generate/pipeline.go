@@ -272,6 +272,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		}
 	}
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make([]atomic.Bool, len(targets))
@@ -452,6 +453,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	batchesSeen := make([]int, len(targets))
 	var firstErr error
 	consume := func(b *batch) {
+		if ctx.Err() != nil {
+			return // cancelled or failed: the run ends with an error, and takes no more images
+		}
 		t0 := time.Now()
 		ti := b.ti
 		tr := &res.Targets[ti]
@@ -578,6 +582,12 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	// Cancelled from outside: what was accepted so far is in the sink (flushed batch by batch), but
+	// the result is short, so it is an error and never a result (a caller must not record the run as
+	// done; rerunning it with the same seed makes the same candidates, and the sink keeps each once).
+	if err := parent.Err(); err != nil {
+		return nil, fmt.Errorf("generate: interrupted after %d of %d images: %w", res.Accepted, total, err)
 	}
 	for i := range res.Targets {
 		tr := &res.Targets[i]

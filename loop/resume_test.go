@@ -2,10 +2,12 @@ package loop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -24,8 +26,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// childInterrupted is childRun's exit status when a SIGTERM ended the run.
+const childInterrupted = 7
+
 func childRun(dir, jobPath string) int {
-	progress.Quiet = true
+	progress.Quiet = os.Getenv("GAM_LOOP_CHILD_LOG") == ""
 	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,8 +54,13 @@ func childRun(dir, jobPath string) int {
 			return 5
 		}
 	}
-	if err := r.Run(context.Background()); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := r.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		if errors.Is(err, context.Canceled) {
+			return childInterrupted
+		}
 		return 6
 	}
 	return 0

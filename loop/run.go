@@ -30,6 +30,8 @@ type Runner struct {
 	// Reviewed, when set, returns the records that reviewers accepted or relabeled; they join the
 	// training set from the next round on.
 	Reviewed func(runDir string, classNames []string) ([]data.Record, error)
+	// wrapSink, when set (by tests), wraps round n's generation sink.
+	wrapSink func(n int, s generate.Sink) generate.Sink
 }
 
 // Prepare checks a job completely before anything is written: the data loads, the scenario
@@ -133,14 +135,25 @@ func (r *Runner) saveState() error {
 	return jsonfile.WriteJSON(filepath.Join(r.Dir, StateFile), r.State)
 }
 
-// stage runs f unless key is already done, then records it.
-func (r *Runner) stage(key string, f func() error) error {
+// stage runs f unless key is already done, and records it only once f has completed: a stage
+// that fails or is interrupted (ctx cancelled, an error wrapping context.Canceled) is not done,
+// and --resume runs it again.
+func (r *Runner) stage(ctx context.Context, key string, f func() error) error {
 	if r.State.Done[key] {
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: not started: %w", key, err)
 	}
 	progress.Logf("== %s", key)
 	if err := f(); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		// f may have finished its work regardless; only a stage that returns nil after a cancel
+		// could be short, so it is not recorded either (it is redone on resume: its outputs are
+		// written atomically, so the redo replaces them).
+		return fmt.Errorf("%s: interrupted: %w", key, err)
 	}
 	r.State.Done[key] = true
 	return r.saveState()
@@ -156,16 +169,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	j := &r.Job
 	sp := r.splits
 	progress.Logf("run %s: %d training, %d validation, %d test images, %d classes", r.Dir, sp.Train.Len(), sp.Val.Len(), sp.Test.Len(), sp.Train.NumClasses())
-	if err := r.stage("setup/generator", r.trainGenerator); err != nil {
+	if err := r.stage(ctx, "setup/generator", func() error { return r.trainGenerator(ctx) }); err != nil {
 		return err
 	}
-	if err := r.stage("setup/screen", r.trainScreen); err != nil {
+	if err := r.stage(ctx, "setup/screen", func() error { return r.trainScreen(ctx) }); err != nil {
 		return err
 	}
-	if err := r.stage("r0/train", func() error { return r.trainTarget(0) }); err != nil {
+	if err := r.stage(ctx, "r0/train", func() error { return r.trainTarget(ctx, 0) }); err != nil {
 		return err
 	}
-	if err := r.stage("r0/eval", func() error { return r.evaluate(0) }); err != nil {
+	if err := r.stage(ctx, "r0/eval", func() error { return r.evaluate(0) }); err != nil {
 		return err
 	}
 	for n := 1; n <= j.Loop.Rounds; n++ {
@@ -182,7 +195,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}{
 			{"plan", func() error { return r.plan(n) }},
 			{"generate", func() error { return r.generate(ctx, n) }},
-			{"train", func() error { return r.trainTarget(n) }},
+			{"train", func() error { return r.trainTarget(ctx, n) }},
 			{"eval", func() error { return r.evaluate(n) }},
 			{"feedback", func() error { return r.feedback(n) }},
 		}
@@ -190,7 +203,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			if r.State.Stopped != "" {
 				break
 			}
-			if err := r.stage(rd+"/"+s.name, s.f); err != nil {
+			if err := r.stage(ctx, rd+"/"+s.name, s.f); err != nil {
 				return err
 			}
 		}
@@ -198,13 +211,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.State.Stopped == "" {
 		r.State.Stopped = "round limit"
 	}
-	if err := r.stage("final/test", r.finalTest); err != nil {
+	if err := r.stage(ctx, "final/test", r.finalTest); err != nil {
 		return err
 	}
-	return r.stage("final/report", r.writeReport)
+	return r.stage(ctx, "final/report", r.writeReport)
 }
 
-func (r *Runner) trainGenerator() error {
+func (r *Runner) trainGenerator(ctx context.Context) error {
 	dst := r.path("models", "generator.pt")
 	g, err := r.E.LoadModel(r.paths.generator, bindings.RoleGenerator)
 	if err != nil {
@@ -219,6 +232,7 @@ func (r *Runner) trainGenerator() error {
 	}
 	o := r.Job.GeneratorTraining
 	o.Seed = r.Job.Seed*7 + 1
+	o.Ctx = ctx
 	t0 := time.Now()
 	hist, err := train.Generator(r.E, g, r.splits.Train, o)
 	if err != nil {
@@ -230,7 +244,7 @@ func (r *Runner) trainGenerator() error {
 	return g.Save(dst)
 }
 
-func (r *Runner) trainScreen() error {
+func (r *Runner) trainScreen(ctx context.Context) error {
 	m, err := r.E.LoadModel(r.paths.screen, bindings.RoleClassifier)
 	if err != nil {
 		return err
@@ -242,6 +256,7 @@ func (r *Runner) trainScreen() error {
 			o.Conditions = r.Job.ScreenConditions()
 		}
 		o.Seed = r.Job.Seed*7 + 2
+		o.Ctx = ctx
 		o.Label = "train screen"
 		t0 := time.Now()
 		hist, err := train.Classifier(r.E, m, r.splits.Train, nil, o)
@@ -319,7 +334,7 @@ func datasetFromReview(dir string, recs []data.Record, classes []string) (*data.
 	return ds, err
 }
 
-func (r *Runner) trainTarget(n int) error {
+func (r *Runner) trainTarget(ctx context.Context, n int) error {
 	m, err := r.E.LoadModel(r.paths.target, bindings.RoleClassifier)
 	if err != nil {
 		return err
@@ -333,6 +348,7 @@ func (r *Runner) trainTarget(n int) error {
 	}
 	o := r.Job.TargetTraining
 	o.Seed = r.Job.Seed*7 + 3
+	o.Ctx = ctx
 	o.Label = fmt.Sprintf("round %d: train target", n)
 	t0 := time.Now()
 	hist, err := train.Classifier(r.E, m, r.splits.Train, gen, o)
@@ -463,7 +479,11 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	}
 	defer sink.Close()
 	grids := newGridSink(sink, 16)
-	res, err := generate.Run(ctx, e, models, p.Targets, opts, grids)
+	var sk generate.Sink = grids
+	if r.wrapSink != nil {
+		sk = r.wrapSink(n, grids)
+	}
+	res, err := generate.Run(ctx, e, models, p.Targets, opts, sk)
 	if err != nil {
 		return err
 	}

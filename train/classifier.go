@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -45,6 +46,8 @@ type ClassifierOptions struct {
 	LRSchedule string `toml:"lr_schedule"`
 	// Label shown on the progress bar.
 	Label string `toml:"-"`
+	// Ctx, when set, is checked between batches: a cancelled one ends training with its error.
+	Ctx context.Context `toml:"-"`
 }
 
 // Learning-rate schedules (ClassifierOptions.LRSchedule).
@@ -162,6 +165,9 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 		idx := dr.epoch()
 		var sum float64
 		for s := 0; s < steps; s++ {
+			if o.Ctx != nil && o.Ctx.Err() != nil {
+				return hist, fmt.Errorf("%s: interrupted in epoch %d/%d: %w", o.Label, ep+1, o.Epochs, o.Ctx.Err())
+			}
 			lo, hi := s*bs, min((s+1)*bs, len(idx))
 			n := hi - lo
 			gather(realDS, genDS, idx[lo:hi], px, ys, isGen)

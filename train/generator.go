@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -23,6 +24,9 @@ type GeneratorOptions struct {
 	// severity passed as its attribute: that is how the generator learns the condition.
 	CondProb float64 `toml:"cond_prob"`
 	Label    string  `toml:"-"`
+	// Ctx, when set, is checked between batches: a cancelled one ends training with its error
+	// (wrapping context.Canceled), never with a model reported as trained.
+	Ctx context.Context `toml:"-"`
 }
 
 // Defaults fills zero fields: 20 epochs of class-balanced sampling (the reference cVAE's), Adam
@@ -84,6 +88,9 @@ func Generator(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, o Genera
 		idx := dr.epoch()
 		var sum float64
 		for s := 0; s < steps; s++ {
+			if o.Ctx != nil && o.Ctx.Err() != nil {
+				return hist, fmt.Errorf("%s: interrupted in epoch %d/%d: %w", o.Label, ep+1, o.Epochs, o.Ctx.Err())
+			}
 			lo, hi := s*bs, min((s+1)*bs, len(idx))
 			n := hi - lo
 			gather(ds, nil, idx[lo:hi], px, ys, isGen)

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,7 +28,10 @@ func init() {
 			"The [generate] table of --config sets thresholds, review band, latent search and batch size.\n\n" +
 			"Example:\n" +
 			"   gam-native generate --plan plan.json --out gen/ --generator runs/X/models/generator.pt \\\n" +
-			"       --screen runs/X/models/screen.pt --data fashion-mnist",
+			"       --screen runs/X/models/screen.pt --data fashion-mnist\n\n" +
+			"Interrupted (SIGINT, SIGTERM), it keeps the images accepted so far in the manifest and exits\n" +
+			"non-zero; the same command again (same plan, seed and --out) makes the same images, keeps\n" +
+			"each one once and completes the quotas.\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl; appended to when it exists)"},
@@ -116,11 +116,11 @@ func runGenerate(c *cli.Context) error {
 		return err
 	}
 	defer sink.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	res, err := generate.Run(ctx, e, models, p.Targets, opts, sink)
 	if err != nil {
-		return err
+		return withCause(ctx, err)
 	}
 	var rows [][]string
 	for _, t := range res.Targets {

@@ -33,6 +33,6 @@ func newApp() *cli.App {
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "gam-native:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,7 +25,9 @@ func init() {
 			"   gam-native run                                  # the default job\n" +
 			"   gam-native run --config job.toml\n" +
 			"   gam-native run --print-default > job.toml       # start your own job from the default\n" +
-			"   gam-native run --resume runs/fashion-mnist-lt-20261126-101500",
+			"   gam-native run --resume runs/fashion-mnist-lt-20261126-101500\n\n" +
+			"SIGINT or SIGTERM stops the run between batches; the stage it was in is not recorded as done,\n" +
+			"and --resume redoes it (the images it had accepted are kept, each once).\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job `TOML` file (default: the embedded default job)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in `DIR` from its last completed stage"},
@@ -70,10 +69,10 @@ func runRun(c *cli.Context) error {
 		acc, _, err := review.Resolved(dir, classes)
 		return acc, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	if err := r.Run(ctx); err != nil {
-		return fmt.Errorf("%w (continue with: gam-native run --resume %s)", err, r.Dir)
+		return fmt.Errorf("%w (continue with: gam-native run --resume %s)", withCause(ctx, err), r.Dir)
 	}
 	if err := loop.PrintSummary(os.Stdout, r); err != nil {
 		return err

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/train"
+)
+
+// TestMain lets the test binary act as the CLI (GAM_CLI_ARGS, arguments joined by newlines), so
+// that a test can signal a real gam-native process.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("GAM_CLI_ARGS"); args != "" {
+		os.Args = append([]string{"gam-native"}, strings.Split(args, "\n")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func cliCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GAM_CLI_ARGS="+strings.Join(args, "\n"))
+	return cmd
+}
+
+func manifestLines(t *testing.T, dir string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.jsonl"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSIGTERMToGenerate is issue 27's second item-1 test: `gam-native generate` sent SIGTERM in
+// the middle of its work exits 143, not 0, keeps what it had accepted, and the same command run
+// again completes the quotas: its manifest then equals an uninterrupted run's.
+func TestSIGTERMToGenerate(t *testing.T) {
+	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
+	if err != nil || bindings.FindZoo() == "" {
+		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
+			t.Fatalf("engine or zoo missing: %v", err)
+		}
+		t.Skip("engine or zoo not built")
+	}
+	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
+		t.Skip("Fashion-MNIST not installed")
+	}
+	progress.Quiet = true
+	// The generate package's test models when it has cached them, else a generator and a screen
+	// trained for a few epochs on 6,000 images: enough for most images to pass a lenient screen.
+	tmp := t.TempDir()
+	zoo := bindings.FindZoo()
+	gen, screen := filepath.Join(tmp, "cvae.pt"), filepath.Join(tmp, "screen.pt")
+	cache := filepath.Join(filepath.Dir(zoo), "testcache")
+	if _, err := os.Stat(filepath.Join(cache, "screen.pt")); err == nil {
+		gen, screen = filepath.Join(cache, "gen.pt"), filepath.Join(cache, "screen.pt")
+	} else {
+		all, err := data.LoadFashionMNIST("", "train")
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := make([]int, 6000)
+		for i := range idx {
+			idx[i] = i
+		}
+		ds := all.Subset(idx)
+		for _, m := range []struct {
+			name, dst string
+			role      bindings.Role
+		}{{"cvae.pt", gen, bindings.RoleGenerator}, {"screen.pt", screen, bindings.RoleClassifier}} {
+			mm, err := e.LoadModel(filepath.Join(zoo, m.name), m.role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.role == bindings.RoleGenerator {
+				_, err = train.Generator(e, mm, ds, train.GeneratorOptions{Epochs: 4, Seed: 1, Balanced: true})
+			} else {
+				_, err = train.Classifier(e, mm, ds, nil, train.ClassifierOptions{Epochs: 2, Seed: 2, Sampling: train.SampleBalanced})
+			}
+			if err == nil {
+				err = mm.Save(m.dst)
+			}
+			mm.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.Close()
+	var targets []string
+	for c := 0; c < 10; c++ {
+		targets = append(targets, fmt.Sprintf(`{"id": "c%d", "class": %d, "class_name": "c%d", "count": 100}`, c, c, c))
+	}
+	planPath := filepath.Join(tmp, "plan.json")
+	os.WriteFile(planPath, []byte(`{"format": "gam.plan/v1", "targets": [`+strings.Join(targets, ", ")+`]}`), 0o644)
+	cfgPath := filepath.Join(tmp, "job.toml")
+	os.WriteFile(cfgPath, []byte("[generate]\nbatch_size = 16\nconf_threshold = 0.0\nprob_threshold = 0.0\nmax_attempts = 4\n"), 0o644)
+	args := func(out string) []string {
+		return []string{"generate", "--plan", planPath, "--out", out, "--config", cfgPath, "--seed", "5", "-q",
+			"--generator", gen, "--screen", screen}
+	}
+
+	ref := filepath.Join(tmp, "ref")
+	if out, err := cliCmd(args(ref)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted generate: %v\n%s", err, out)
+	}
+	want := manifestLines(t, ref)
+	total := bytes.Count(want, []byte("\n"))
+	if total < 300 {
+		t.Fatalf("the uninterrupted run accepted %d images: too few to interrupt", total)
+	}
+
+	out := filepath.Join(tmp, "out")
+	cmd := cliCmd(args(out)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var at int
+	var werr error
+	for deadline := time.Now().Add(10 * time.Minute); ; {
+		select {
+		case werr = <-done:
+			t.Fatalf("generate ended (%v) before it could be interrupted\n%s", werr, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if at = bytes.Count(manifestLines(t, out), []byte("\n")); at > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no image after 10 minutes")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	werr = <-done
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) || ee.ExitCode() != exitSIGTERM {
+		t.Fatalf("generate after SIGTERM: %v; want exit status %d\n%s", werr, exitSIGTERM, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("stderr does not say it was interrupted:\n%s", stderr.String())
+	}
+	kept := bytes.Count(manifestLines(t, out), []byte("\n"))
+	if kept >= total {
+		t.Fatalf("the SIGTERMed run accepted all %d images: it was not interrupted", kept)
+	}
+	if b, err := cliCmd(args(out)...).CombinedOutput(); err != nil {
+		t.Fatalf("generate again: %v\n%s", err, b)
+	}
+	if got := manifestLines(t, out); !bytes.Equal(got, want) {
+		t.Fatalf("after the rerun the manifest has %d lines and differs from the uninterrupted run's %d", bytes.Count(got, []byte("\n")), total)
+	}
+	t.Logf("SIGTERM after %d images (%d kept at exit), %d after the rerun, as uninterrupted", at, kept, total)
+}
