@@ -93,6 +93,10 @@ func ParseManifestLine(line []byte) (Record, error) {
 		r.V = *w.V
 	}
 	if w.Label != nil {
+		if *w.Label < 0 {
+			// -1 is NoLabel inside; written in a line it is a bad label, not an absent one.
+			return Record{}, fmt.Errorf(`"label" = %d: want a class index >= 0 (or leave it out and give "class")`, *w.Label)
+		}
 		r.Label = *w.Label
 	}
 	// Written lines omit empty maps, so "{}" must read as absent too.

@@ -28,6 +28,9 @@ func TestParseManifestLine(t *testing.T) {
 		{"misspelt field", `{"path":"a.png","lable":1}`, Record{}, `unknown field "lable"`},
 		{"neither path nor ref", `{"label":1}`, Record{}, `neither "path" nor "ref"`},
 		{"neither label nor class", `{"path":"a.png"}`, Record{}, `neither "label" nor "class"`},
+		{"label -1 (issue 27)", `{"path":"a.png","label":-1}`, Record{}, `"label" = -1: want a class index >= 0`},
+		{"label -1 with a class", `{"path":"a.png","label":-1,"class":"coat"}`, Record{}, `"label" = -1: want a class index >= 0`},
+		{"label -7", `{"path":"a.png","label":-7}`, Record{}, `"label" = -7`},
 		{"escaping path", `{"path":"../a.png","label":1}`, Record{}, "inside the manifest's folder"},
 		{"absolute path", `{"path":"/a.png","label":1}`, Record{}, "must be relative"},
 		{"unknown attribute", `{"path":"a.png","label":1,"attrs":{"fog":0.2}}`, Record{}, `unknown attribute "fog"`},
@@ -36,7 +39,7 @@ func TestParseManifestLine(t *testing.T) {
 		{"bad source", `{"path":"a.png","label":1,"source":"dreamt"}`, Record{}, `source "dreamt"`},
 		{"bad idx ref", `{"ref":"idx:/x.gz#-1","label":1}`, Record{}, "not a non-negative integer"},
 		{"bad condition origin", `{"path":"a.png","label":1,"provenance":{"conditions":{"blur":"magic"}}}`, Record{}, `applied by "magic"`},
-		{"negative label", `{"path":"a.png","label":-2}`, Record{}, "negative label"},
+		{"negative label", `{"path":"a.png","label":-2}`, Record{}, `"label" = -2: want a class index >= 0`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := ParseManifestLine([]byte(tc.line))

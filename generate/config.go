@@ -116,7 +116,7 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.BatchSize < 0:
-		return fmt.Errorf("generate.batch_size = %d: want >= 0", c.BatchSize)
+		return fmt.Errorf("generate.batch_size = %d: want >= 1 (left out: the default, 128)", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
 	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentTransfer && c.Latent != LatentEdit && c.Latent != LatentAuto:

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -60,8 +61,18 @@ type Job struct {
 		Rounds      int `toml:"rounds"`
 		BudgetTotal int `toml:"budget_total"`
 		Patience    int `toml:"patience"`
+		// Select is how a round's model is kept: SelectBest (the highest validation balanced
+		// accuracy) or SelectSignificant (only when it beats the kept model beyond chance on the
+		// validation images: plan.ComparePaired's Better).
+		Select string `toml:"select"`
 	} `toml:"loop"`
 }
+
+// Round selection rules (loop.select).
+const (
+	SelectBest        = "best"
+	SelectSignificant = "significant"
+)
 
 // defaults is the job every file is decoded over: the embedded default, then the packages' own.
 func defaults() Job {
@@ -99,7 +110,7 @@ func ParseJobOver(base Job, name string, b []byte) (Job, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return Job{}, fmt.Errorf("job %s: line %d: %s", name, pe.Position.Line, pe.Message)
+			return Job{}, fmt.Errorf("job %s: line %d%s: %s", name, pe.Position.Line, sourceLine(b, pe.Position.Line), pe.Message)
 		}
 		return Job{}, fmt.Errorf("job %s: %w", name, err)
 	}
@@ -107,10 +118,44 @@ func ParseJobOver(base Job, name string, b []byte) (Job, error) {
 		key := und[0].String()
 		return Job{}, fmt.Errorf("job %s: line %d: unknown key %q", name, lineOf(b, und[0]), key)
 	}
+	var raw map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&raw); err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", name, err)
+	}
+	// A run's own job.toml (written by Prepare) holds every key, zeros included: only a user's
+	// file has its written zeros refused.
+	if err := checkGiven(md, raw, !writtenByRun(name)); err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", name, err)
+	}
 	if err := j.Validate(); err != nil {
 		return Job{}, fmt.Errorf("job %s: %w", name, err)
 	}
 	return j, nil
+}
+
+// writtenByRun reports whether name is a run folder's job.toml (a state.json beside it).
+func writtenByRun(name string) bool {
+	if filepath.Base(name) != "job.toml" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(name), StateFile))
+	return err == nil
+}
+
+// sourceLine is " (TEXT)" for line n of b, cut to 80 bytes, so a type error names its key.
+func sourceLine(b []byte, n int) string {
+	lines := bytes.Split(b, []byte("\n"))
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	l := strings.TrimSpace(string(lines[n-1]))
+	if len(l) > 80 {
+		l = l[:80] + "..."
+	}
+	if l == "" {
+		return ""
+	}
+	return " (" + l + ")"
 }
 
 // lineOf finds the line where key is set: its last part inside its table's section.
@@ -169,10 +214,15 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("loop.budget_total = %d: want > 0 (or 0 for rounds x plan.budget)", j.Loop.BudgetTotal)
 	case j.Loop.Patience < 0:
 		return fmt.Errorf("loop.patience = %d: want >= 0", j.Loop.Patience)
+	case j.Loop.Select != "" && j.Loop.Select != SelectBest && j.Loop.Select != SelectSignificant:
+		return fmt.Errorf("loop.select = %q: want %q or %q", j.Loop.Select, SelectBest, SelectSignificant)
 	case j.TargetTraining.GenFraction < 0 || j.TargetTraining.GenFraction > 1:
 		return fmt.Errorf("target_training.gen_fraction = %v: want a value in [0, 1]", j.TargetTraining.GenFraction)
 	case j.TargetTraining.GenMix != "" && j.TargetTraining.GenMix != train.GenMixFixed && j.TargetTraining.GenMix != train.GenMixUnion:
 		return fmt.Errorf("target_training.gen_mix = %q: want %q or %q", j.TargetTraining.GenMix, train.GenMixFixed, train.GenMixUnion)
+	}
+	if err := j.checkNumbers(); err != nil {
+		return err
 	}
 	if err := j.Plan.Validate(); err != nil {
 		return err

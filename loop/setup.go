@@ -58,9 +58,16 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 		if trainDS, _, err = data.ReadManifest(arg, nil); err != nil {
 			return nil, err
 		}
+		if trainDS.Len() == 0 {
+			// Said here: with no records there are no classes, and the test split would be blamed.
+			return nil, fmt.Errorf("data.source manifest: the training manifest %s has no records", arg)
+		}
 		testPath := strings.TrimSuffix(arg, ".jsonl") + ".test.jsonl"
 		if testDS, _, err = data.ReadManifest(testPath, trainDS.ClassNames); err != nil {
 			return nil, fmt.Errorf("data.source manifest: the test split is read from %s: %w", testPath, err)
+		}
+		if testDS.Len() == 0 {
+			return nil, fmt.Errorf("data.source manifest: the test manifest %s has no records", testPath)
 		}
 	}
 	sp, err := data.ApplyScenario(j.Data.Scenario, j.Data.Params, trainDS, testDS, EngineConditions(e))

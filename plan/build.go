@@ -15,6 +15,9 @@ type Plan struct {
 	Temperature float64      `json:"temperature"`
 	Floor       int          `json:"floor"`
 	Cap         int          `json:"cap"`
+	// FloorLowered is set when the budget cannot give every target Floor images: each then has at
+	// least this many (budget / targets). Absent when the floor is met.
+	FloorLowered *int `json:"floor_lowered_to,omitempty"`
 	Summary     Summary      `json:"summary"`
 	Classes     []Difficulty `json:"class_difficulty"`
 	Segments    []Difficulty `json:"segment_difficulty,omitempty"`
@@ -41,6 +44,10 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 	}
 	if cfg.MaxTargets > 0 && len(targets) > cfg.MaxTargets {
 		targets, logits = hardest(targets, logits, cfg.MaxTargets)
+	}
+	if n := len(targets); cfg.Floor > 0 && cfg.Floor*n > cfg.Budget {
+		lowered := cfg.Budget / n
+		p.FloorLowered = &lowered
 	}
 	counts, err := allocateLogits(cfg.Budget, logits, cfg.Floor, cfg.Cap)
 	if err != nil {

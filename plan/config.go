@@ -55,8 +55,8 @@ func DefaultConfig() Config {
 // Validate checks every field and names the bad one.
 func (c Config) Validate() error {
 	switch {
-	case c.Budget < 0:
-		return fmt.Errorf("plan.budget: %d, want >= 0", c.Budget)
+	case c.Budget < 0 || c.Budget > MaxBudget:
+		return fmt.Errorf("plan.budget: %d, want a value in [0, %d] (plan.MaxBudget, the most one plan may ask for)", c.Budget, MaxBudget)
 	case c.Floor < 0:
 		return fmt.Errorf("plan.floor: %d, want >= 0", c.Floor)
 	case c.Cap < 0:

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -56,16 +54,9 @@ func runGenerate(c *cli.Context) error {
 			return err
 		}
 	}
-	var p plan.Plan
-	b, err := os.ReadFile(c.String("plan"))
+	p, err := plan.ReadPlanFile(c.String("plan"))
 	if err != nil {
 		return err
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("plan %s: %w", c.String("plan"), err)
-	}
-	if p.Format != plan.PlanFormat {
-		return fmt.Errorf("plan %s: format %q, want %q", c.String("plan"), p.Format, plan.PlanFormat)
 	}
 	e, err := openEngine(c)
 	if err != nil {

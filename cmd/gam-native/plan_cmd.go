@@ -28,10 +28,10 @@ func init() {
 			"   gam-native plan --metrics val_metrics.json --config job.toml --json --out plan.json",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "metrics", Aliases: []string{"m"}, Required: true, Usage: "metrics JSON `FILE` (format gam.metrics/v1)"},
-			&cli.IntFlag{Name: "budget", Aliases: []string{"n"}, Usage: "images to generate this round", DefaultText: "[plan] budget, else 1000"},
+			&cli.IntFlag{Name: "budget", Aliases: []string{"n"}, Usage: "images to generate this round (at most 1000000, plan.MaxBudget)", DefaultText: "[plan] budget, else 1000"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job `TOML` whose [plan] table sets weights, temperature, floor, cap"},
 			&cli.Float64Flag{Name: "temperature", Usage: "softmax temperature over difficulty: lower concentrates the budget", DefaultText: "[plan] temperature, else 0.2"},
-			&cli.IntFlag{Name: "floor", Usage: "least images per target", DefaultText: "[plan] floor, else 0"},
+			&cli.IntFlag{Name: "floor", Usage: "least images per target (when the budget cannot give every target as many, a line on stderr says so and each gets budget/targets)", DefaultText: "[plan] floor, else 0"},
 			&cli.IntFlag{Name: "cap", Usage: "most images per target (0: no cap)", DefaultText: "[plan] cap, else 0"},
 			&cli.BoolFlag{Name: "json", Usage: "print the plan as JSON instead of tables"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "also write the plan JSON to `FILE` (atomically: old or new, never half)"},
@@ -70,6 +70,10 @@ func runPlan(c *cli.Context) error {
 	p, err := plan.BuildPlan(m, cfg, nil)
 	if err != nil {
 		return err
+	}
+	if p.FloorLowered != nil {
+		fmt.Fprintf(c.App.ErrWriter, "gam-native plan: floor %d cannot be met: a budget of %d does not give every target %d images; each gets at least %d (raise --budget, or lower --floor or plan.max_targets)\n",
+			cfg.Floor, cfg.Budget, cfg.Floor, *p.FloorLowered)
 	}
 	if out := c.String("out"); out != "" {
 		if err := writePlanJSON(out, p); err != nil {

@@ -31,7 +31,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job `TOML` file (default: the embedded default job)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in `DIR` from its last completed stage"},
-			&cli.StringFlag{Name: "dir", Usage: "run folder to create (default: OUT/NAME-TIMESTAMP)"},
+			&cli.StringFlag{Name: "dir", Usage: "run folder to create: a new or empty folder (default: OUT/NAME-TIMESTAMP)"},
 			&cli.BoolFlag{Name: "print-default", Usage: "print the embedded default job and exit"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},
