@@ -23,7 +23,7 @@ import (
 )
 
 // ABIVersion is the gam.h version these bindings were written against.
-const ABIVersion = 5
+const ABIVersion = 6
 
 // Status codes of the C ABI.
 const (

@@ -44,6 +44,7 @@
   GAM_FN(int32_t, gam_trainer_step_vae, (gam_trainer *t, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, float *l), (t, x, y, a, l)) \
   GAM_FN(int32_t, gam_trainer_step_gan, (gam_trainer *t, const gam_tensor *x, const gam_tensor *z, const gam_tensor *y, const gam_tensor *a, float *dl, float *gl), (t, x, z, y, a, dl, gl)) \
   GAM_FN(int32_t, gam_trainer_step_classifier, (gam_trainer *t, const gam_tensor *x, const gam_tensor *y, const gam_tensor *cw, const gam_tensor *sw, float *l), (t, x, y, cw, sw, l)) \
+  GAM_FN(int32_t, gam_trainer_step_classifier_soft, (gam_trainer *t, const gam_tensor *x, const gam_tensor *tg, const gam_tensor *b, const gam_tensor *sw, float *l), (t, x, tg, b, sw, l)) \
   GAM_FN(int32_t, gam_model_eval_loss, (gam_model *m, const gam_tensor *x, const gam_tensor *y, const gam_tensor *a, gam_tensor **o), (m, x, y, a, o)) \
   GAM_FN(void, gam_trainer_destroy, (gam_trainer *t), (t)) \
   GAM_FN(int32_t, gam_ops_condition, (const gam_tensor *x, int32_t c, const gam_tensor *s, uint64_t seed, gam_tensor **o), (x, c, s, seed, o)) \

@@ -212,6 +212,111 @@ func TestClassWeightsChangeTheLoss(t *testing.T) {
 	}
 }
 
+// The soft step with one-hot targets is the hard cross-entropy; a logit bias enters the loss as
+// balanced softmax does (log_softmax(logits + b)); a mixup pair's soft target is the weighted sum
+// of the two hard losses; wrong shapes are refused with the member named.
+func TestSoftStepLosses(t *testing.T) {
+	e := testEngine(t)
+	g := ok(e.LoadModel(zooFile(t, "cnn.pt"), RoleClassifier))
+	defer g.Close()
+	const n, k = 20, 10
+	x, y, _ := fixedBatch(t, e, n, 0)
+	defer CloseAll(x, y)
+	lt := ok(g.Forward(x))
+	logits := ok(lt.F32())
+	lt.Close()
+	labels := ok(y.I64())
+	ce := func(bias []float32, tg func(i, c int) float32) float64 {
+		var sum float64
+		for i := 0; i < n; i++ {
+			row := make([]float64, k)
+			mx := math.Inf(-1)
+			for c := 0; c < k; c++ {
+				row[c] = float64(logits[i*k+c] + bias[c])
+				mx = math.Max(mx, row[c])
+			}
+			var z float64
+			for c := range row {
+				z += math.Exp(row[c] - mx)
+			}
+			for c := range row {
+				sum -= float64(tg(i, c)) * (row[c] - mx - math.Log(z))
+			}
+		}
+		return sum / n
+	}
+	oneHot := func(i, c int) float32 {
+		if int64(c) == labels[i] {
+			return 1
+		}
+		return 0
+	}
+	pair := func(i, c int) float32 {
+		v := float32(0)
+		if int64(c) == labels[i] {
+			v += 0.7
+		}
+		if int64(c) == labels[(i+1)%n] {
+			v += 0.3
+		}
+		return v
+	}
+	bias := []float32{-5, -4, -3, -2, -1, 0, 1, 2, 3, 4}
+	zero := make([]float32, k)
+	tr := ok(g.NewTrainer(1e-12, 0)) // steps too small to move the weights between rows
+	defer tr.Close()
+	for _, c := range []struct {
+		desc string
+		bias []float32
+		tg   func(i, c int) float32
+	}{
+		{"one-hot, no bias: the hard loss", nil, oneHot},
+		{"one-hot with a prior bias", bias, oneHot},
+		{"a 0.7/0.3 mixup pair", nil, pair},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			tgv := make([]float32, n*k)
+			for i := 0; i < n; i++ {
+				for cl := 0; cl < k; cl++ {
+					tgv[i*k+cl] = c.tg(i, cl)
+				}
+			}
+			tgt := ok(e.FromF32(tgv, n, k))
+			defer tgt.Close()
+			var bt *Tensor
+			b := zero
+			if c.bias != nil {
+				bt, b = ok(e.FromF32(c.bias, k)), c.bias
+				defer bt.Close()
+			}
+			got := ok(tr.StepClassifierSoft(x, tgt, bt, nil))
+			if want := ce(b, c.tg); math.Abs(float64(got)-want) > 1e-4 {
+				t.Fatalf("soft loss %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("one-hot matches StepClassifier", func(t *testing.T) {
+		hard := ok(tr.StepClassifier(x, y, nil, nil))
+		if want := ce(zero, oneHot); math.Abs(float64(hard)-want) > 1e-4 {
+			t.Fatalf("hard loss %v, the soft path's reference %v", hard, want)
+		}
+	})
+	t.Run("wrong shapes are refused", func(t *testing.T) {
+		bad := ok(e.FromF32(make([]float32, n*3), n, 3))
+		defer bad.Close()
+		if _, err := tr.StepClassifierSoft(x, bad, nil, nil); err == nil || !strings.Contains(err.Error(), "targets must be") {
+			t.Fatalf("targets [20, 3]: got %v", err)
+		}
+		tgt := ok(e.FromF32(make([]float32, n*k), n, k))
+		defer tgt.Close()
+		b3 := ok(e.FromF32([]float32{1, 2, 3}, 3))
+		defer b3.Close()
+		if _, err := tr.StepClassifierSoft(x, tgt, b3, nil); err == nil || !strings.Contains(err.Error(), "logit_bias must be") {
+			t.Fatalf("logit_bias [3]: got %v", err)
+		}
+	})
+}
+
 func TestSaveAndReloadGivesSameOutputs(t *testing.T) {
 	e := testEngine(t)
 	dir := t.TempDir()

@@ -37,6 +37,17 @@ func (t *Trainer) SetLR(lr, lrD float32) error {
 	return t.m.e.call("trainer set lr", func() C.int32_t { return C.gamdl_gam_trainer_set_lr(t.h, C.float(lr), C.float(lrD)) })
 }
 
+// StepClassifierSoft takes one step of soft-target cross-entropy: targets [N, K] class
+// probabilities per row, logitBias [K] added to the logits inside the loss only (balanced
+// softmax), sampleWeights [N]; logitBias and sampleWeights may be nil.
+func (t *Trainer) StepClassifierSoft(x, targets, logitBias, sampleWeights *Tensor) (float32, error) {
+	var l C.float
+	err := t.m.e.call("classifier step", func() C.int32_t {
+		return C.gamdl_gam_trainer_step_classifier_soft(t.h, x.ptr(), targets.ptr(), logitBias.ptr(), sampleWeights.ptr(), &l)
+	})
+	return float32(l), err
+}
+
 // StepVAE takes one step on the mean of loss(x, y, attrs) and returns that mean.
 func (t *Trainer) StepVAE(x, y, attrs *Tensor) (float32, error) {
 	var l C.float

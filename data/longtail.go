@@ -111,3 +111,35 @@ func named(d *Dataset, name string) *Dataset {
 	d.Name = name
 	return d
 }
+
+// BalancedPoolIndices holds out the same validation images as LongTailIndices and Scarce with
+// the same seed, then takes n images spread evenly over the classes (the remainder to the first
+// classes) from what is left: the real-data ceiling of a split of n training images.
+func BalancedPoolIndices(labels []int64, numClasses, n, valPerClass int, seed int64) ([]int, error) {
+	pools, _, err := holdOut(labels, numClasses, valPerClass, seed)
+	if err != nil {
+		return nil, fmt.Errorf("balanced pool: %w", err)
+	}
+	var out []int
+	for c, p := range pools {
+		want := n / numClasses
+		if c < n%numClasses {
+			want++
+		}
+		if want > len(p) {
+			return nil, fmt.Errorf("balanced pool: class %d has %d images left after validation, %d wanted", c, len(p), want)
+		}
+		out = append(out, p[:want]...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// BalancedPool is BalancedPoolIndices as a dataset.
+func BalancedPool(ds *Dataset, n, valPerClass int, seed int64) (*Dataset, error) {
+	idx, err := BalancedPoolIndices(ds.Labels, ds.NumClasses(), n, valPerClass, seed)
+	if err != nil {
+		return nil, err
+	}
+	return named(ds.Subset(idx), ds.Name+"-balanced"), nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -23,7 +24,8 @@ type Bench struct {
 	O      Options
 	E      *bindings.Engine
 	splits *data.Splits
-	target string // resolved path of the target classifier
+	full   *data.Dataset // the whole training pool the split was drawn from (real-balanced)
+	target string        // resolved path of the target classifier
 }
 
 // New checks the options, loads the split and resolves the models; nothing is written yet.
@@ -47,6 +49,11 @@ func New(e *bindings.Engine, o Options) (*Bench, error) {
 	}
 	if b.splits, err = loadSplits(e, &b.O); err != nil {
 		return nil, fmt.Errorf("data: %w", err)
+	}
+	if slices.Contains(b.O.Methods, MethodRealBalanced) {
+		if b.full, err = loadFullTrain(&b.O); err != nil {
+			return nil, fmt.Errorf("data (%s): %w", MethodRealBalanced, err)
+		}
 	}
 	return b, nil
 }
@@ -141,6 +148,11 @@ func (b *Bench) Collect() (*Results, error) {
 			r.Methods = append(r.Methods, aggregate(m, cells, len(r.Classes)))
 		}
 	}
+	for i := range r.Methods {
+		if g, ok := GapClosed(r.Methods, r.Methods[i].Method); ok {
+			r.Methods[i].GapClosed = &g
+		}
+	}
 	return r, writeOutputs(o.Out, r)
 }
 
@@ -153,7 +165,7 @@ func (b *Bench) protocol() map[string]any {
 		"target": o.Target, "target_epochs": o.Epochs, "batch_size": 128, "optimizer": "Adam 1e-3",
 		"generator": o.Generator, "generator_epochs": o.GenEpochs, "generator_training": "class-balanced",
 		"screen": o.Screen, "screen_epochs": o.ScreenEpochs, "budget": o.Budget, "rounds": o.Rounds,
-		"lr_schedule": o.LRSchedule, "gen_fraction": o.GenFraction, "mixup_alpha": o.MixupAlpha, "gam_plus_from": o.PlusFrom, "seeds": o.Seeds, "tiny": o.Tiny,
+		"lr_schedule": o.LRSchedule, "gen_fraction": o.GenFraction, "mixup_alpha": o.MixupAlpha, "gam_plus_from": o.PlusFrom, "gam_remedy": o.GAMRemedy, "gen_from": o.GenFrom, "gen_mix": o.GenMix, "seeds": o.Seeds, "tiny": o.Tiny,
 	}
 }
 
@@ -180,6 +192,14 @@ func (b *Bench) remedyOptions(method string, seed uint64) (train.ClassifierOptio
 		o.Augment, o.Flip = true, true
 	case MethodMixup:
 		o.MixupAlpha = b.O.MixupAlpha
+	case MethodOversampleAugment:
+		o.Sampling, o.Augment, o.Flip = train.SampleBalanced, true, true
+	case MethodBalancedSoftmax:
+		o.BalancedSoftmax = true
+	case MethodBSAugment:
+		o.BalancedSoftmax, o.Augment, o.Flip = true, true, true
+	case MethodMixupBalanced:
+		o.BalancedSoftmax, o.Augment, o.Flip, o.MixupAlpha = true, true, true, b.O.MixupAlpha
 	default:
 		return o, fmt.Errorf("not a remedy: %s", method)
 	}
@@ -194,6 +214,8 @@ func (b *Bench) runCell(ctx context.Context, method string, seed uint64) (*Cell,
 		return b.runGAM(ctx, method, seed)
 	case MethodCondAug:
 		return b.runCondAug(seed)
+	case MethodRealBalanced:
+		return b.runRealBalanced(seed)
 	}
 	o, err := b.remedyOptions(method, seed)
 	if err != nil {
@@ -238,6 +260,26 @@ func (b *Bench) runCondAug(seed uint64) (*Cell, error) {
 	}
 	o, _ := b.remedyOptions(MethodCondAug, seed)
 	return b.trainAndTest(MethodCondAug, seed, ds, nil, o)
+}
+
+// runRealBalanced is the ceiling: as many images as the split's training set, drawn balanced from
+// the full training pool less the validation images, trained like ERM.
+func (b *Bench) runRealBalanced(seed uint64) (*Cell, error) {
+	if b.full == nil {
+		return nil, fmt.Errorf("%s needs the full training pool (scenario %s)", MethodRealBalanced, b.O.Scenario)
+	}
+	ds, err := data.BalancedPool(b.full, b.splits.Train.Len(), b.O.Params.ValPerClass, b.O.Params.Seed)
+	if err != nil {
+		return nil, err
+	}
+	o, _ := b.remedyOptions(MethodERM, seed)
+	o.Label = fmt.Sprintf("%s s%d", MethodRealBalanced, seed)
+	c, err := b.trainAndTest(MethodRealBalanced, seed, ds, nil, o)
+	if err != nil {
+		return nil, err
+	}
+	c.Detail = map[string]any{"train_class_counts": ds.ClassCounts()}
+	return c, nil
 }
 
 // fingerprint is what must not change between a benchmark and its resumption: everything that

@@ -14,3 +14,12 @@ func loadSplits(e *bindings.Engine, o *Options) (*data.Splits, error) {
 	j.Data.TrainLimit, j.Data.TestLimit = o.TrainLimit, o.TestLimit
 	return loop.LoadSplits(e, &j)
 }
+
+// loadFullTrain is the whole Fashion-MNIST training set the scenario draws from.
+func loadFullTrain(o *Options) (*data.Dataset, error) {
+	dir := o.DataDir
+	if dir == "" {
+		dir = data.DefaultFashionMNISTDir
+	}
+	return data.LoadFashionMNIST(dir, "train")
+}

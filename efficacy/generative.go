@@ -116,8 +116,7 @@ func (b *Bench) runUntargeted(seed uint64) (*Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := b.baseOptions(MethodUntargeted, seed)
-	o.Sampling, o.GenFraction = train.SampleBalanced, b.O.GenFraction
+	o := b.genOptions(MethodUntargeted, seed)
 	c, err := b.trainAndTest(MethodUntargeted, seed, b.splits.Train, gen, o)
 	if err != nil {
 		return nil, err
@@ -211,8 +210,9 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	j.GeneratorTraining.Epochs, j.GeneratorTraining.Balanced = o.GenEpochs, true
 	j.ScreenTraining.Epochs, j.ScreenTraining.Sampling = o.ScreenEpochs, train.SampleBalanced
 	j.ScreenTraining.Conditions = j.ScreenConditions()
-	j.TargetTraining = train.ClassifierOptions{Epochs: o.Epochs, BatchSize: 128, LR: 1e-3,
-		Sampling: train.SampleBalanced, GenFraction: o.GenFraction, LRSchedule: o.LRSchedule}
+	j.TargetTraining = b.genOptions(MethodGAM, seed)
+	// The loop sets its own seed (Job.Seed*7+3, the same) and label per round.
+	j.TargetTraining.Seed, j.TargetTraining.Label = 0, ""
 	j.Loop.Rounds = o.Rounds
 	j.Loop.BudgetTotal = o.Budget
 	j.Plan.Budget = (o.Budget + o.Rounds - 1) / o.Rounds
@@ -227,6 +227,23 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	return j, nil
 }
 
+// genOptions is the target training of the methods that add generated images (untargeted, gam):
+// GAMRemedy's training, or the protocol's, with GAM's mixing. With class-balanced sampling
+// GenFraction of each class's draws are generated; with balanced softmax (uniform draws over
+// real and generated images) the generated images join the pool and its prior.
+func (b *Bench) genOptions(method string, seed uint64) train.ClassifierOptions {
+	o := b.baseOptions(method, seed)
+	if b.O.GAMRemedy != "" {
+		o, _ = b.remedyOptions(b.O.GAMRemedy, seed)
+		o.Label = fmt.Sprintf("%s s%d", method, seed)
+	}
+	if !o.BalancedSoftmax {
+		o.Sampling = train.SampleBalanced
+	}
+	o.GenFraction, o.GenFrom, o.GenMix = b.O.GenFraction, b.O.GenFrom, b.O.GenMix
+	return o
+}
+
 // addRemedy adds a remedy (2-5) to GAM's target training.
 func addRemedy(o *train.ClassifierOptions, remedy string, alpha float64) {
 	switch remedy {
@@ -236,6 +253,17 @@ func addRemedy(o *train.ClassifierOptions, remedy string, alpha float64) {
 		o.Augment, o.Flip = true, true
 	case MethodMixup:
 		o.MixupAlpha = alpha
+	case MethodOversampleAugment:
+		o.Sampling, o.Augment, o.Flip = train.SampleBalanced, true, true
+	case MethodBalancedSoftmax, MethodBSAugment, MethodMixupBalanced:
+		// Balanced softmax draws uniformly: over balanced draws its prior would be flat.
+		o.Sampling, o.BalancedSoftmax, o.Reweight = train.SampleUniform, true, false
+		if remedy != MethodBalancedSoftmax {
+			o.Augment, o.Flip = true, true
+		}
+		if remedy == MethodMixupBalanced {
+			o.MixupAlpha = alpha
+		}
 	}
 	// MethodOversample: GAM's mixing already samples class-balanced.
 }

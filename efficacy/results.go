@@ -69,6 +69,9 @@ type MethodResult struct {
 	RecallPerClass   []float64 `json:"recall_per_class"`
 	RecallPerClassSD []float64 `json:"recall_per_class_sd"`
 	Cells            []Cell    `json:"cells"`
+	// GapClosed is the method's share of the gap from the best competitor to the real-data
+	// ceiling on mean test balanced accuracy (GapClosed); absent without both in the table.
+	GapClosed *float64 `json:"gap_closed,omitempty"`
 }
 
 // Results is results.json.
@@ -165,6 +168,17 @@ func Markdown(r *Results) string {
 			fmt.Sprintf("%.0f", m.Mean["wall_seconds"]), cpu(m)})
 	}
 	b.WriteString(report.Table([]string{"method", "seeds", "accuracy", "balanced acc", "macro-F1", "g-mean recall", "worst-class recall", "wall s", "CPU s"}, rows))
+	if best, ceil, ok := gapBounds(r.Methods); ok {
+		fmt.Fprintf(&b, "\n## Gap closed\n\nGap closed = (BA - BA of the best remedy) / (BA of the ceiling - BA of the best remedy); best remedy: %s (%.4f), ceiling %.4f.\n\n",
+			best.Label, best.Mean["balanced_accuracy"], ceil.Mean["balanced_accuracy"])
+		rows = nil
+		for _, m := range r.Methods {
+			if g, ok := GapClosed(r.Methods, m.Method); ok {
+				rows = append(rows, []string{m.Label, fmt.Sprintf("%.4f", m.Mean["balanced_accuracy"]), fmt.Sprintf("%+.0f%%", 100*g)})
+			}
+		}
+		b.WriteString(report.Table([]string{"method", "balanced acc", "gap closed"}, rows))
+	}
 	if slices.ContainsFunc(r.Methods, func(m MethodResult) bool { _, ok := m.Mean["shifted_accuracy"]; return ok }) {
 		b.WriteString("\n## Clean and shifted test images\n\n")
 		rows = nil
@@ -257,4 +271,40 @@ func writeOutputs(dir string, r *Results) error {
 	}
 	return report.MethodBars(filepath.Join(dir, "bars.png"), names, metrics, mean, sd,
 		fmt.Sprintf("efficacy, %s: test figures, mean ± sd over seeds", r.Scenario))
+}
+
+// isCompetitor says whether a method is a remedy GAM is held against: neither GAM itself nor the
+// real-data ceiling.
+func isCompetitor(m string) bool {
+	return m != MethodGAM && m != MethodGAMPlus && m != MethodRealBalanced
+}
+
+// gapBounds are the best competitor by mean test balanced accuracy and the ceiling row.
+func gapBounds(ms []MethodResult) (best, ceil MethodResult, ok bool) {
+	haveBest, haveCeil := false, false
+	for _, m := range ms {
+		switch {
+		case m.Method == MethodRealBalanced:
+			ceil, haveCeil = m, true
+		case isCompetitor(m.Method) && (!haveBest || m.Mean["balanced_accuracy"] > best.Mean["balanced_accuracy"]):
+			best, haveBest = m, true
+		}
+	}
+	return best, ceil, haveBest && haveCeil && ceil.Mean["balanced_accuracy"] > best.Mean["balanced_accuracy"]
+}
+
+// GapClosed is method's share of the gap between the best competitor and the real-data ceiling
+// on mean test balanced accuracy; false when the table lacks either or method.
+func GapClosed(ms []MethodResult, method string) (float64, bool) {
+	best, ceil, ok := gapBounds(ms)
+	if !ok {
+		return 0, false
+	}
+	for _, m := range ms {
+		if m.Method == method {
+			lo, hi := best.Mean["balanced_accuracy"], ceil.Mean["balanced_accuracy"]
+			return (m.Mean["balanced_accuracy"] - lo) / (hi - lo), true
+		}
+	}
+	return 0, false
 }

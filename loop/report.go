@@ -87,6 +87,9 @@ type RoundEntry struct {
 	Feedback          json.RawMessage    `json:"feedback,omitempty"`
 	TrainSeconds      float64            `json:"train_seconds"`
 	GeneratedImages   int                `json:"generated_images_in_training"`
+	// AgainstKept compares this round's model with the one kept before it on the validation
+	// images (paired bootstrap and McNemar; loop.select = "significant" keeps it only if Better).
+	AgainstKept *plan.Paired `json:"against_kept,omitempty"`
 }
 
 func (r *Runner) buildReport() (*Report, error) {
@@ -101,6 +104,9 @@ func (r *Runner) buildReport() (*Report, error) {
 			return nil, err
 		}
 		e := RoundEntry{Round: n, Val: met.Summary, SegmentRecall: map[string]float64{}}
+		if c, ok := r.State.Compared[n]; ok {
+			e.AgainstKept = &c
+		}
 		for _, u := range met.PerClass {
 			e.RecallPerClass = append(e.RecallPerClass, u.Recall)
 		}
@@ -215,9 +221,17 @@ func markdown(rep *Report) string {
 		if e.Generation != nil {
 			acc, att = fmt.Sprint(e.Generation.Accepted), fmt.Sprint(e.Generation.Attempts)
 		}
-		rows = append(rows, []string{fmt.Sprint(e.Round), f4(e.Val.BalancedAccuracy), f4(e.Val.MacroF1), f4(e.Val.WorstRecall), acc, att, fmt.Sprint(e.GeneratedImages)})
+		vs := "-"
+		if c := e.AgainstKept; c != nil {
+			verdict := "within chance"
+			if c.Better() {
+				verdict = "better"
+			}
+			vs = fmt.Sprintf("%+.4f [%+.4f, %+.4f], McNemar p %.3f: %s", c.DeltaBA, c.CI[0], c.CI[1], c.PMcNemar, verdict)
+		}
+		rows = append(rows, []string{fmt.Sprint(e.Round), f4(e.Val.BalancedAccuracy), f4(e.Val.MacroF1), f4(e.Val.WorstRecall), acc, att, fmt.Sprint(e.GeneratedImages), vs})
 	}
-	b.WriteString(report.Table([]string{"round", "balanced acc", "macro-F1", "worst recall", "accepted", "tried", "generated in training"}, rows))
+	b.WriteString(report.Table([]string{"round", "balanced acc", "macro-F1", "worst recall", "accepted", "tried", "generated in training", "vs the kept model (ΔBA, 95% CI)"}, rows))
 	b.WriteString("\n![recall per class](recall.png)\n\n![summary](summary.png)\n\n## Sample grids\n\n")
 	for _, e := range rep.Rounds {
 		if e.Generation == nil {

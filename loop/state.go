@@ -27,6 +27,9 @@ type State struct {
 	NoGain     int      `json:"rounds_without_gain"`
 	Stopped    string   `json:"stopped,omitempty"`
 	LastRound  int      `json:"last_round"`
+	// Compared holds each round's model against the model kept before it, on the validation
+	// images (round number -> paired comparison).
+	Compared map[int]plan.Paired `json:"compared,omitempty"`
 }
 
 func loadState(dir string) (*State, error) {
@@ -48,10 +51,14 @@ func loadState(dir string) (*State, error) {
 // highest so far; a tie goes to the later round (the same score from a model that saw more
 // data). Only a strict gain resets the count of rounds without one, and patience > 0 such rounds
 // in a row stop the loop.
-func (s *State) recordRound(n int, ba float64, patience int) {
+func (s *State) recordRound(n int, ba float64, patience int) { s.recordRoundIf(n, ba, patience, true) }
+
+// recordRoundIf is recordRound where a round can be kept only when allowed (loop.select =
+// "significant": only when it beats the kept model beyond chance).
+func (s *State) recordRoundIf(n int, ba float64, patience int, allowed bool) {
 	const tie = 1e-9
-	gain := ba > s.BestBA+tie
-	if gain || ba >= s.BestBA-tie {
+	gain := ba > s.BestBA+tie && allowed
+	if gain || allowed && ba >= s.BestBA-tie {
 		s.BestRound, s.BestBA = n, math.Max(ba, s.BestBA)
 	}
 	if gain {

@@ -27,3 +27,24 @@ func TestRecordRoundKeepsTheBestAndGivesTiesToTheLaterRound(t *testing.T) {
 		}
 	}
 }
+
+// loop.select = "significant": a higher validation score that is within chance keeps the old model.
+func TestRecordRoundIfSignificant(t *testing.T) {
+	s := State{BestRound: 0, BestBA: 0.878}
+	for i, st := range []struct {
+		ba      float64
+		allowed bool
+		best    int
+		noGain  int
+		desc    string
+	}{
+		{0.884, false, 0, 1, "higher but within chance: round 0 kept, no gain"},
+		{0.878, false, 0, 2, "a tie within chance does not take the round either"},
+		{0.890, true, 3, 0, "beyond chance: kept"},
+	} {
+		s.recordRoundIf(i+1, st.ba, 0, st.allowed)
+		if s.BestRound != st.best || s.NoGain != st.noGain {
+			t.Fatalf("round %d (%s): best %d, no gain %d; want %d, %d", i+1, st.desc, s.BestRound, s.NoGain, st.best, st.noGain)
+		}
+	}
+}

@@ -17,14 +17,16 @@ const (
 
 // drawer yields the indices of one epoch's draws into a pool of real then generated images.
 type drawer struct {
-	rng      *rand.Rand
-	n        int       // draws per epoch
-	sampling string    // SampleUniform or SampleBalanced
-	real     [][]int   // per class, indices of real images
-	gen      [][]int   // per class, indices of generated images (offset past the real ones)
-	genFrac  []float64 // balanced: per class, the share of its draws that come from its generated images
-	numReal  int
-	numGen   int
+	rng       *rand.Rand
+	mix       string    // GenMix mode
+	realClass []int64   // class of each real image
+	n         int       // draws per epoch
+	sampling  string    // SampleUniform or SampleBalanced
+	real      [][]int   // per class, indices of real images
+	gen       [][]int   // per class, indices of generated images (offset past the real ones)
+	genFrac   []float64 // balanced: per class, the share of its draws that come from its generated images
+	numReal   int
+	numGen    int
 }
 
 // Generated-image mixing modes (ClassifierOptions.GenMix).
@@ -35,6 +37,11 @@ const (
 	// generated share capped at GenFraction: n_gen / (n_gen + n_real), at most GenFraction. A class
 	// with thousands of real images barely sees its generated ones; a scarce class gets the cap.
 	GenMixUnion = "union"
+	// GenMixReplace, with uniform sampling: each draw of a real image of a class that has
+	// generated images is replaced by one of them with probability GenFraction. The draws keep
+	// the real class frequencies, and so does balanced softmax's prior: the generated images add
+	// variety to their class without making it look more frequent than it is.
+	GenMixReplace = "replace"
 )
 
 // genShare is the share of a class's draws (or loss weight) given to its generated images:
@@ -48,11 +55,12 @@ func genShare(genFrac float64, mix string, nGen, nReal int) float64 {
 }
 
 func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac float64, mix string, rng *rand.Rand) *drawer {
-	d := &drawer{rng: rng, sampling: sampling, genFrac: make([]float64, k), numReal: len(realLabels), numGen: len(genLabels),
+	d := &drawer{rng: rng, mix: mix, sampling: sampling, genFrac: make([]float64, k), numReal: len(realLabels), numGen: len(genLabels),
 		real: make([][]int, k), gen: make([][]int, k)}
 	for i, y := range realLabels {
 		d.real[y] = append(d.real[y], i)
 	}
+	d.realClass = realLabels
 	for i, y := range genLabels {
 		d.gen[y] = append(d.gen[y], len(realLabels)+i)
 	}
@@ -65,8 +73,46 @@ func newDrawer(realLabels, genLabels []int64, k int, sampling string, genFrac fl
 	return d
 }
 
+// classPrior is the probability that a draw of this drawer is of each class.
+func (d *drawer) classPrior() []float64 {
+	k := len(d.real)
+	p := make([]float64, k)
+	if d.sampling == SampleBalanced {
+		present := 0
+		for c := 0; c < k; c++ {
+			if len(d.real[c])+len(d.gen[c]) > 0 {
+				present++
+			}
+		}
+		for c := 0; c < k; c++ {
+			if len(d.real[c])+len(d.gen[c]) > 0 {
+				p[c] = 1 / float64(present)
+			}
+		}
+		return p
+	}
+	total := float64(d.numReal + d.numGen)
+	for c := 0; c < k; c++ {
+		p[c] = float64(len(d.real[c])+len(d.gen[c])) / total
+		if d.mix == GenMixReplace {
+			p[c] = float64(len(d.real[c])) / float64(d.numReal)
+		}
+	}
+	return p
+}
+
 // epoch returns one epoch of indices.
 func (d *drawer) epoch() []int {
+	if d.sampling != SampleBalanced && d.mix == GenMixReplace {
+		out := d.rng.Perm(d.numReal)
+		for j, i := range out {
+			c := d.realClass[i]
+			if g := d.gen[c]; len(g) > 0 && d.rng.Float64() < d.genFrac[c] {
+				out[j] = g[d.rng.IntN(len(g))]
+			}
+		}
+		return out
+	}
 	if d.sampling != SampleBalanced {
 		return d.rng.Perm(d.numReal + d.numGen)[:d.n]
 	}

@@ -29,6 +29,16 @@ type ClassifierOptions struct {
 	Flip    bool `toml:"flip"`
 	// MixupAlpha > 0 trains on mixup batches with lambda ~ Beta(alpha, alpha).
 	MixupAlpha float64 `toml:"mixup_alpha"`
+	// BalancedSoftmax adds the log class prior of the epoch's draws to the logits inside the loss
+	// (balanced softmax / logit adjustment, Ren et al. 2020; Menon et al. 2021): the model is
+	// trained for a balanced test set without resampling. With uniform sampling the prior is the
+	// pool's class frequencies (real and generated images alike); with balanced sampling it is
+	// flat and changes nothing.
+	BalancedSoftmax bool `toml:"balanced_softmax"`
+	// GenFrom defers the generated images: for the first GenFrom of the epochs (a fraction in
+	// [0, 1)) the classifier draws real images only, then real and generated (deferred
+	// re-balancing, as DRW, M2m and RSG switch theirs on late). 0: generated images from the start.
+	GenFrom float64 `toml:"gen_from"`
 	// GenFraction, with balanced sampling, is the share of each class's draws taken from its
 	// generated images (when it has any); GenWeight is their loss weight (0 means 1).
 	GenFraction float64 `toml:"gen_fraction"`
@@ -108,11 +118,20 @@ func (o *ClassifierOptions) Defaults() {
 // mean loss of each epoch.
 func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Dataset, o ClassifierOptions) ([]float32, error) {
 	o.Defaults()
+	if o.GenMix != GenMixFixed && o.GenMix != GenMixUnion && o.GenMix != GenMixReplace {
+		return nil, fmt.Errorf("gen_mix %q: want %q, %q or %q", o.GenMix, GenMixFixed, GenMixUnion, GenMixReplace)
+	}
+	if o.GenMix == GenMixReplace && o.Sampling != SampleUniform {
+		return nil, fmt.Errorf("gen_mix %q replaces uniform draws: it needs sampling %q", GenMixReplace, SampleUniform)
+	}
 	if o.Sampling != SampleUniform && o.Sampling != SampleBalanced {
 		return nil, fmt.Errorf("sampling %q: want %q or %q", o.Sampling, SampleUniform, SampleBalanced)
 	}
 	if err := CheckLRSchedule(o.LRSchedule); err != nil {
 		return nil, fmt.Errorf("lr_schedule %w", err)
+	}
+	if o.BalancedSoftmax && o.Reweight {
+		return nil, fmt.Errorf("balanced_softmax and reweight both correct for the class prior: choose one")
 	}
 	k := m.Meta.NumClasses
 	if genDS == nil {
@@ -124,8 +143,17 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	if err := e.Seed(o.Seed); err != nil {
 		return nil, err
 	}
+	if !(o.GenFrom >= 0 && o.GenFrom < 1) {
+		return nil, fmt.Errorf("gen_from = %v: want a fraction of the epochs in [0, 1)", o.GenFrom)
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6a09e667f3bcc908))
 	dr := newDrawer(realDS.Labels, genDS.Labels, k, o.Sampling, o.GenFraction, o.GenMix, rng)
+	// The real-only epochs of a deferred schedule draw as if there were no generated images.
+	realOnly := dr
+	genStart := genStartEpoch(o.GenFrom, o.Epochs)
+	if genStart > 0 && genDS.Len() > 0 {
+		realOnly = newDrawer(realDS.Labels, nil, k, o.Sampling, o.GenFraction, o.GenMix, rng)
+	}
 
 	var classW *bindings.Tensor
 	// Re-weighting with generated images in a uniform pool: per-row weights that give every class
@@ -161,8 +189,16 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	bar := progress.New(o.Epochs*steps, o.Label)
 	defer bar.Done()
 	var hist []float32
+	var bias []float32
 	for ep := 0; ep < o.Epochs; ep++ {
-		idx := dr.epoch()
+		d := dr
+		if ep < genStart {
+			d = realOnly
+		}
+		idx := d.epoch()
+		if o.BalancedSoftmax {
+			bias = logPrior(d.classPrior())
+		}
 		var sum float64
 		for s := 0; s < steps; s++ {
 			if o.Ctx != nil && o.Ctx.Err() != nil {
@@ -184,7 +220,12 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			if o.MixupAlpha > 0 {
 				lam = beta.Rand()
 			}
-			loss, err := step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			var loss float32
+			if o.BalancedSoftmax {
+				loss, err = softStep(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, k, bias, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			} else {
+				loss, err = step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			}
 			if err != nil {
 				return hist, err
 			}
@@ -242,24 +283,8 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 		return 0, err
 	}
 	defer func() { x.Close() }()
-	for _, name := range conds {
-		// Real rows only (mixup rows count as real: both halves are mixed); severity 0 leaves a row as it is.
-		sev := make([]float32, n)
-		any := false
-		for i := range sev {
-			if (i >= len(isGen) || !isGen[i]) && rng.Float64() < condProb {
-				sev[i], any = 0.2+0.8*rng.Float32(), true
-			}
-		}
-		if !any {
-			continue
-		}
-		nx, err := e.ConditionNamed(x, name, sev, rng.Uint64())
-		if err != nil {
-			return 0, err
-		}
-		x.Close()
-		x = nx
+	if x, err = applyConditions(e, x, n, isGen, conds, condProb, rng); err != nil {
+		return 0, err
 	}
 	y, err := e.FromI64(labels, int64(n))
 	if err != nil {
@@ -274,6 +299,119 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 		defer swt.Close()
 	}
 	return tr.StepClassifier(x, y, classW, swt)
+}
+
+// applyConditions degrades real rows of x with each condition at probability condProb (mixup
+// rows count as real: both halves are mixed); severity 0 leaves a row as it is. It returns the
+// new x (the old one closed) or x itself; on error x is left for the caller to close.
+func applyConditions(e *bindings.Engine, x *bindings.Tensor, n int, isGen []bool, conds []string, condProb float64, rng *rand.Rand) (*bindings.Tensor, error) {
+	for _, name := range conds {
+		sev := make([]float32, n)
+		any := false
+		for i := range sev {
+			if (i >= len(isGen) || !isGen[i]) && rng.Float64() < condProb {
+				sev[i], any = 0.2+0.8*rng.Float32(), true
+			}
+		}
+		if !any {
+			continue
+		}
+		nx, err := e.ConditionNamed(x, name, sev, rng.Uint64())
+		if err != nil {
+			return x, err
+		}
+		x.Close()
+		x = nx
+	}
+	return x, nil
+}
+
+// genStartEpoch is the first epoch (from 0) that draws generated images under GenFrom: the
+// nearest to genFrom of the run, and never past the last epoch.
+func genStartEpoch(genFrom float64, epochs int) int {
+	return min(int(math.Round(genFrom*float64(epochs))), max(epochs-1, 0))
+}
+
+// softStep is step for balanced softmax: one forward over the batch with soft targets (a mixup
+// pair's two labels at lam and 1-lam, else one-hot) and the log prior added to the logits.
+func softStep(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, ds *data.Dataset, k int,
+	bias []float32, genWeight float32, lam float64, conds []string, condProb float64, rng *rand.Rand) (float32, error) {
+	n := len(ys)
+	tg := make([]float32, n*k)
+	sw := make([]float32, n)
+	anyW := false
+	for i := range sw {
+		sw[i] = 1
+		if isGen[i] && genWeight != 1 {
+			sw[i], anyW = genWeight, true
+		}
+	}
+	if lam >= 0 {
+		perm := rng.Perm(n)
+		sz := ds.ImageSize()
+		mixed := make([]float32, len(px))
+		w2 := make([]float32, n)
+		for i := 0; i < n; i++ {
+			a, b := px[i*sz:(i+1)*sz], px[perm[i]*sz:(perm[i]+1)*sz]
+			for p := range a {
+				mixed[i*sz+p] = float32(lam)*a[p] + float32(1-lam)*b[p]
+			}
+			tg[i*k+int(ys[i])] += float32(lam)
+			tg[i*k+int(ys[perm[i]])] += float32(1 - lam)
+			w2[i] = float32(lam)*sw[i] + float32(1-lam)*sw[perm[i]]
+		}
+		px, sw = mixed, w2
+	} else {
+		for i, y := range ys {
+			tg[i*k+int(y)] = 1
+		}
+	}
+	x, err := e.FromF32(px, int64(n), int64(ds.C), int64(ds.H), int64(ds.W))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { x.Close() }()
+	if x, err = applyConditions(e, x, n, isGen, conds, condProb, rng); err != nil {
+		return 0, err
+	}
+	t, err := e.FromF32(tg, int64(n), int64(k))
+	if err != nil {
+		return 0, err
+	}
+	defer t.Close()
+	var bt, swt *bindings.Tensor
+	if bias != nil {
+		if bt, err = e.FromF32(bias, int64(k)); err != nil {
+			return 0, err
+		}
+		defer bt.Close()
+	}
+	if anyW {
+		if swt, err = e.FromF32(sw, int64(n)); err != nil {
+			return 0, err
+		}
+		defer swt.Close()
+	}
+	return tr.StepClassifierSoft(x, t, bt, swt)
+}
+
+// logPrior is log p_c of a class distribution, with classes that are never drawn at log of a
+// tenth of the rarest drawn class (finite, and far below every class that is).
+func logPrior(p []float64) []float32 {
+	lo := 1.0
+	for _, v := range p {
+		if v > 0 {
+			lo = min(lo, v)
+		}
+	}
+	out := make([]float32, len(p))
+	for c, v := range p {
+		if v <= 0 {
+			v = lo / 10
+		}
+		out[c] = float32(math.Log(v))
+	}
+	return out
 }
 
 // mixWeights are per-class loss weights of real and of generated rows for re-weighting over a

@@ -148,6 +148,7 @@ func TestClassifierLearnsAndPredicts(t *testing.T) {
 	for _, o := range []ClassifierOptions{
 		{Epochs: 2, Seed: 1},
 		{Epochs: 2, Seed: 1, Sampling: SampleBalanced, Reweight: true, Augment: true, MixupAlpha: 0.2},
+		{Epochs: 2, Seed: 1, BalancedSoftmax: true, Augment: true, Flip: true, MixupAlpha: 0.2},
 	} {
 		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
 		hist, err := Classifier(e, m, ds, nil, o)
@@ -301,5 +302,182 @@ func TestLRSchedule(t *testing.T) {
 	o := ClassifierOptions{LRSchedule: "step"}
 	if _, err := Classifier(nil, nil, &data.Dataset{}, nil, o); err == nil || !strings.Contains(err.Error(), "lr_schedule") {
 		t.Fatalf("unknown schedule: %v", err)
+	}
+}
+
+func TestClassPriorAndLogPrior(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	real := []int64{0, 0, 0, 1, 2, 2}
+	gen := []int64{1, 1}
+	for _, c := range []struct {
+		desc     string
+		gen      []int64
+		sampling string
+		want     []float64
+	}{
+		{"uniform over real: the class frequencies", nil, SampleUniform, []float64{0.5, 1.0 / 6, 2.0 / 6, 0}},
+		{"uniform over real + generated: the pool's", gen, SampleUniform, []float64{3.0 / 8, 3.0 / 8, 2.0 / 8, 0}},
+		{"balanced: flat over the classes drawn", gen, SampleBalanced, []float64{1.0 / 3, 1.0 / 3, 1.0 / 3, 0}},
+		{"uniform, generated replacing real draws: the real frequencies", gen, SampleUniform + "/" + GenMixReplace, []float64{0.5, 1.0 / 6, 2.0 / 6, 0}},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			sampling, mix, _ := strings.Cut(c.sampling, "/")
+			if mix == "" {
+				mix = GenMixFixed
+			}
+			got := newDrawer(real, c.gen, 4, sampling, 0.25, mix, rng).classPrior()
+			for k := range c.want {
+				if math.Abs(got[k]-c.want[k]) > 1e-12 {
+					t.Fatalf("prior %v, want %v", got, c.want)
+				}
+			}
+			lp := logPrior(got)
+			if math.IsInf(float64(lp[3]), 0) || !(lp[3] < lp[0] && lp[3] < lp[1] && lp[3] < lp[2]) {
+				t.Fatalf("log prior %v: the class never drawn must be finite and lowest", lp)
+			}
+			if math.Abs(float64(lp[0])-math.Log(c.want[0])) > 1e-6 {
+				t.Fatalf("log prior %v of %v", lp, c.want)
+			}
+		})
+	}
+}
+
+// A deferred schedule draws real images only for the first GenFrom of the epochs; with generated
+// images of a class the real set lacks, the model predicts that class only once they come in.
+func TestGenFromDefersGeneratedImages(t *testing.T) {
+	e := testEngine(t)
+	ds := fashion(t, 1000)
+	var keep []int
+	for i, y := range ds.Labels {
+		if y != 9 {
+			keep = append(keep, i)
+		}
+	}
+	realDS := ds.Subset(keep)
+	var genIdx []int
+	for i, y := range ds.Labels {
+		if y == 9 {
+			genIdx = append(genIdx, i)
+		}
+	}
+	genDS := ds.Subset(genIdx)
+	for _, c := range []struct {
+		desc    string
+		genFrom float64
+		epochs  int
+		wantErr string
+		minRec  float64 // class 9 is only in the generated images: without them its recall is ~0
+	}{
+		{"from the start", 0, 2, "", 0.5},
+		{"in the last half", 0.5, 2, "", 0.1},
+		{"never: refused", 1, 2, "gen_from", 0},
+		{"negative: refused", -0.1, 2, "gen_from", 0},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+			_, err := Classifier(e, m, realDS, genDS, ClassifierOptions{Epochs: c.epochs, Seed: 3, GenFrom: c.genFrom,
+				BalancedSoftmax: true})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("got %v, want an error naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Predict(e, m, genDS, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hit := 0
+			for _, y := range p.Pred {
+				if y == 9 {
+					hit++
+				}
+			}
+			if frac := float64(hit) / float64(len(p.Pred)); frac < c.minRec {
+				t.Fatalf("class 9 recall %.2f on the images it was shown from epoch %d", frac, int(c.genFrom*float64(c.epochs))+1)
+			}
+		})
+	}
+	t.Run("balanced softmax with reweight is refused", func(t *testing.T) {
+		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+		if _, err := Classifier(e, m, realDS, nil, ClassifierOptions{Epochs: 1, BalancedSoftmax: true, Reweight: true}); err == nil {
+			t.Fatal("accepted")
+		}
+	})
+}
+
+func TestGenStartEpoch(t *testing.T) {
+	for _, c := range []struct {
+		desc    string
+		genFrom float64
+		epochs  int
+		want    int
+	}{
+		{"from the start", 0, 30, 0},
+		{"the last 30% of 30 epochs", 0.7, 30, 21},
+		{"rounded to the nearest epoch", 0.75, 10, 8},
+		{"never past the last epoch", 0.99, 10, 9},
+		{"one epoch: it has the generated images", 0.5, 1, 0},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			if got := genStartEpoch(c.genFrom, c.epochs); got != c.want {
+				t.Fatalf("genStartEpoch(%v, %d) = %d, want %d", c.genFrom, c.epochs, got, c.want)
+			}
+		})
+	}
+	// The real-only drawer of the first epochs never yields an index into the generated images.
+	rng := rand.New(rand.NewPCG(5, 6))
+	real := []int64{0, 0, 1, 1, 2}
+	d := newDrawer(real, nil, 3, SampleUniform, 0.25, GenMixFixed, rng)
+	for ep := 0; ep < 20; ep++ {
+		for _, i := range d.epoch() {
+			if i >= len(real) {
+				t.Fatalf("real-only drawer drew index %d", i)
+			}
+		}
+	}
+}
+
+// With GenMixReplace the draws keep the real class frequencies, and a class with generated images
+// takes about gen_fraction of its draws from them.
+func TestReplaceMixKeepsClassFrequencies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var real []int64
+	for c, n := range []int{600, 300, 100} {
+		for i := 0; i < n; i++ {
+			real = append(real, int64(c))
+		}
+	}
+	gen := make([]int64, 50)
+	for i := range gen {
+		gen[i] = 2
+	}
+	d := newDrawer(real, gen, 3, SampleUniform, 0.4, GenMixReplace, rng)
+	perClass, genDraws := make([]int, 3), 0
+	const epochs = 50
+	for ep := 0; ep < epochs; ep++ {
+		idx := d.epoch()
+		if len(idx) != len(real) {
+			t.Fatalf("%d draws, want %d", len(idx), len(real))
+		}
+		for _, i := range idx {
+			if i >= len(real) {
+				genDraws++
+				perClass[gen[i-len(real)]]++
+			} else {
+				perClass[real[i]]++
+			}
+		}
+	}
+	for c, want := range []float64{0.6, 0.3, 0.1} {
+		if got := float64(perClass[c]) / float64(epochs*len(real)); math.Abs(got-want) > 1e-9 {
+			t.Fatalf("class %d: %.4f of the draws, want %.2f", c, got, want)
+		}
+	}
+	if share := float64(genDraws) / float64(perClass[2]); math.Abs(share-0.4) > 0.03 {
+		t.Fatalf("class 2 took %.3f of its draws from generated images, want about 0.4", share)
 	}
 }

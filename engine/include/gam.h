@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the Go bindings refuse a library with another value. */
-#define GAM_ABI_VERSION 5u
+#define GAM_ABI_VERSION 6u
 
 enum {
   GAM_OK = 0,
@@ -223,6 +223,15 @@ int32_t gam_trainer_step_gan(gam_trainer *tr, const gam_tensor *x, const gam_ten
 int32_t gam_trainer_step_classifier(gam_trainer *tr, const gam_tensor *x, const gam_tensor *y,
                                     const gam_tensor *class_weights,
                                     const gam_tensor *sample_weights, float *loss);
+/* One step of soft-target cross-entropy: targets [N, num_classes] (rows of class probabilities,
+ * e.g. one-hot, a mixup pair or a blend's mixing weights), logit_bias [num_classes] added to
+ * forward(x) inside the loss only (balanced softmax / logit adjustment: the log class prior;
+ * NULL: none), sample_weights [N] optional (NULL). The loss is
+ * sum_i w_i * -sum_k t_ik log softmax(forward(x_i) + b)_k / sum_i w_i. Inference is unchanged:
+ * the bias is never part of the model. */
+int32_t gam_trainer_step_classifier_soft(gam_trainer *tr, const gam_tensor *x, const gam_tensor *targets,
+                                         const gam_tensor *logit_bias, const gam_tensor *sample_weights,
+                                         float *loss);
 /* Per-sample loss without a step (VAE loss, or classifier cross-entropy): *out [N]. */
 int32_t gam_model_eval_loss(gam_model *m, const gam_tensor *x, const gam_tensor *y,
                             const gam_tensor *attrs, gam_tensor **out);

@@ -70,6 +70,26 @@ at::Tensor weighted_ce(gam_model *m, const at::Tensor &x, const gam_tensor *yh, 
   return (w * ce).sum() / w.sum().clamp_min(1e-12);
 }
 
+at::Tensor soft_ce(gam_model *m, const at::Tensor &x, const gam_tensor *th, const gam_tensor *bh, const gam_tensor *sw) {
+  int64_t n = gam::check_images(m, x, "x");
+  int64_t k = m->meta.num_classes;
+  const at::Tensor &t = gam::tensor_of(th, "targets");
+  if (t.dim() != 2 || t.size(0) != n || t.size(1) != k)
+    throw gam::Error(GAM_ERR_INVALID, "targets must be [" + std::to_string(n) + ", " + std::to_string(k) + "]");
+  at::Tensor logits = gam::call_tensor(m, "forward", {x});
+  if (bh != nullptr) {
+    if (bh->t.dim() != 1 || bh->t.size(0) != k)
+      throw gam::Error(GAM_ERR_INVALID, "logit_bias must be [" + std::to_string(k) + "]");
+    logits = logits + bh->t.to(logits.options()).unsqueeze(0);
+  }
+  at::Tensor ce = -(t.to(logits.options()) * torch::log_softmax(logits, 1)).sum(1);
+  if (sw == nullptr) return ce.mean();
+  if (sw->t.dim() != 1 || sw->t.size(0) != n)
+    throw gam::Error(GAM_ERR_INVALID, "sample_weights must be [" + std::to_string(n) + "]");
+  at::Tensor w = sw->t.to(ce.options());
+  return (w * ce).sum() / w.sum().clamp_min(1e-12);
+}
+
 }  // namespace
 
 GAM_EXPORT int32_t gam_trainer_create(gam_model *m, float lr, float lr_d, gam_trainer **out) {
@@ -154,6 +174,17 @@ GAM_EXPORT int32_t gam_trainer_step_classifier(gam_trainer *tr, const gam_tensor
     gam::need(loss, "loss");
     TrainMode tm(m);
     *loss = step(*tr->opt, weighted_ce(m, gam::tensor_of(x, "x"), y, class_weights, sample_weights));
+  });
+}
+
+GAM_EXPORT int32_t gam_trainer_step_classifier_soft(gam_trainer *tr, const gam_tensor *x, const gam_tensor *targets,
+                                                    const gam_tensor *logit_bias, const gam_tensor *sample_weights,
+                                                    float *loss) {
+  return gam::guard([&] {
+    gam_model *m = model_of(tr, "classifier");
+    gam::need(loss, "loss");
+    TrainMode tm(m);
+    *loss = step(*tr->opt, soft_ce(m, gam::tensor_of(x, "x"), targets, logit_bias, sample_weights));
   });
 }
 
