@@ -401,6 +401,35 @@ func (r *Runner) metricsOf(path string, ds *data.Dataset) (*plan.Metrics, error)
 	return plan.ComputeMetrics(p, plan.MetricsOptions{})
 }
 
+// valPredictions are the argmax predictions on the validation images of round n's model.
+func (r *Runner) valPredictions(n int) ([]int64, error) {
+	m, err := r.E.LoadModel(r.path("models", fmt.Sprintf("target_r%d.pt", n)), bindings.RoleClassifier)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	pr, err := train.Predict(r.E, m, r.splits.Val, 512)
+	if err != nil {
+		return nil, err
+	}
+	return pr.Pred, nil
+}
+
+// compareWithKept compares round n's model with the kept one on the validation images, paired
+// image by image (plan.ComparePaired), with the run's seed for the bootstrap.
+func (r *Runner) compareWithKept(n int) (plan.Paired, error) {
+	kept := max(r.State.BestRound, 0)
+	a, err := r.valPredictions(kept)
+	if err != nil {
+		return plan.Paired{}, err
+	}
+	b, err := r.valPredictions(n)
+	if err != nil {
+		return plan.Paired{}, err
+	}
+	return plan.ComparePaired(r.splits.Val.Labels, a, b, len(r.splits.Val.ClassNames), plan.Bootstrap{Seed: r.Job.Seed})
+}
+
 func (r *Runner) evaluate(n int) error {
 	met, err := r.metricsOf(r.path("models", fmt.Sprintf("target_r%d.pt", n)), r.splits.Val)
 	if err != nil {
@@ -551,10 +580,19 @@ func (r *Runner) feedback(n int) error {
 	if r.State.BestRound < 0 {
 		r.State.BestRound, r.State.BestBA = 0, prev.Summary.BalancedAccuracy
 	}
-	r.State.recordRound(n, ba, r.Job.Loop.Patience)
+	cmp, err := r.compareWithKept(n)
+	if err != nil {
+		return err
+	}
+	progress.Logf("round %d against the kept model (round %d), validation: %s", n, r.State.BestRound, cmp)
+	if r.State.Compared == nil {
+		r.State.Compared = map[int]plan.Paired{}
+	}
+	r.State.Compared[n] = cmp
+	r.State.recordRoundIf(n, ba, r.Job.Loop.Patience, r.Job.Loop.Select != SelectSignificant || cmp.Better())
 	r.State.LastRound = n
 	return jsonfile.WriteJSON(r.path("rounds", roundDir(n), "feedback.json"), map[string]any{"result": res, "report": rep,
-		"best_round": r.State.BestRound, "best_balanced_accuracy": r.State.BestBA})
+		"best_round": r.State.BestRound, "best_balanced_accuracy": r.State.BestBA, "against_kept": cmp})
 }
 
 // TestResult is a model's metrics on the test set.
