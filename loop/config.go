@@ -218,8 +218,8 @@ func (j *Job) Validate() error {
 		return fmt.Errorf("loop.select = %q: want %q or %q", j.Loop.Select, SelectBest, SelectSignificant)
 	case j.TargetTraining.GenFraction < 0 || j.TargetTraining.GenFraction > 1:
 		return fmt.Errorf("target_training.gen_fraction = %v: want a value in [0, 1]", j.TargetTraining.GenFraction)
-	case j.TargetTraining.GenMix != "" && j.TargetTraining.GenMix != train.GenMixFixed && j.TargetTraining.GenMix != train.GenMixUnion:
-		return fmt.Errorf("target_training.gen_mix = %q: want %q or %q", j.TargetTraining.GenMix, train.GenMixFixed, train.GenMixUnion)
+	case j.TargetTraining.GenMix != "" && j.TargetTraining.GenMix != train.GenMixFixed && j.TargetTraining.GenMix != train.GenMixUnion && j.TargetTraining.GenMix != train.GenMixReplace:
+		return fmt.Errorf("target_training.gen_mix = %q: want %q, %q or %q", j.TargetTraining.GenMix, train.GenMixFixed, train.GenMixUnion, train.GenMixReplace)
 	}
 	if err := j.checkNumbers(); err != nil {
 		return err
