@@ -13,12 +13,20 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// WriteAtomic writes b to path, creating its folder.
+// WriteAtomic writes b to path, creating its folder. A path that exists and is not a regular file
+// (a device such as /dev/null, a FIFO, a folder) is refused: the rename would replace it. Errors
+// name path, never the temporary file.
 func WriteAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: exists and is not a regular file (%s); give a file path", path, fi.Mode().Type())
 	}
-	return renameio.WriteFile(path, b, 0o644)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := renameio.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteJSON writes v as indented JSON, with a final newline, atomically.
