@@ -155,6 +155,10 @@ func (o *Options) Defaults() {
 		// Enough screen training that some generated images pass, so the tiny run goes through
 		// every path of GAM's loop and of gam-plus.
 		def(&o.Epochs, 1)
+		if o.LRSchedule == "" {
+			// One epoch decayed to 0 learns too little for the tiny run's screen and segments.
+			o.LRSchedule = train.LRConstant
+		}
 		def(&o.Rounds, 1)
 		def(&o.GenEpochs, 2)
 		def(&o.ScreenEpochs, 6)
