@@ -7,12 +7,11 @@ import (
 	"html"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 )
 
 // Names in the Label Studio labeling config that tasks and exports use;
@@ -124,7 +123,7 @@ func escapeSegments(p string) string {
 }
 
 func atomicWrite(p string, b []byte) error {
-	return renameio.WriteFile(p, b, 0o644, renameio.WithTempDir(filepath.Dir(p)))
+	return jsonfile.WriteUserFile(p, b)
 }
 
 // LabelConfig is a Label Studio labeling config matching the exported

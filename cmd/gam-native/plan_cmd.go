@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/google/renameio/v2"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/plan"
@@ -105,5 +105,5 @@ func writePlanJSON(path string, p *plan.Plan) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(path, append(b, '\n'), 0o644)
+	return jsonfile.WriteUserFile(path, append(b, '\n'))
 }

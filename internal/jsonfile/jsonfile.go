@@ -29,6 +29,18 @@ func WriteAtomic(path string, b []byte) error {
 	return nil
 }
 
+// WriteUserFile writes b atomically to a path the user named (plan --out, review export-ls
+// --out): as WriteAtomic, but a missing folder is an error that names the folder, not created.
+func WriteUserFile(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s: folder %s does not exist", path, dir)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s: %s is not a folder", path, dir)
+	}
+	return WriteAtomic(path, b)
+}
+
 // WriteJSON writes v as indented JSON, with a final newline, atomically.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
