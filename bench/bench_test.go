@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -278,5 +279,58 @@ func TestRoundsPoolEveryPass(t *testing.T) {
 	res.Print(&out)
 	if res.Options.Rounds != 2 || !strings.Contains(out.String(), "2 rounds") {
 		t.Fatalf("rounds not recorded: %+v\n%s", res.Options, out.String())
+	}
+}
+
+// TestBaselinesLoad reads every bench/baseline/MACHINE.json through the --compare reader: each
+// names its machine and the commit it measured, has figures, and compared with itself drops none.
+func TestBaselinesLoad(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("baseline", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"cpu-2core", "h100", "h200"}
+	if len(paths) != len(want) {
+		t.Fatalf("baselines %v, want one per machine of %v", paths, want)
+	}
+	for _, p := range paths {
+		r, err := LoadResult(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := strings.TrimSuffix(filepath.Base(p), ".json"); r.Machine != m {
+			t.Errorf("%s: machine %q, want %q", p, r.Machine, m)
+		}
+		if len(r.Commit) != 40 {
+			t.Errorf("%s: commit %q, want a full revision", p, r.Commit)
+		}
+		if r.Version != ResultVersion || len(r.Figures) == 0 || r.Summary == nil || r.Find("pipeline", r.Summary.PipelineBatch) == nil {
+			t.Errorf("%s: version %d, %d figures, summary %v: not a full result", p, r.Version, len(r.Figures), r.Summary)
+		}
+		ch := Compare(r, r)
+		if len(ch) == 0 {
+			t.Errorf("%s: no figure pairs with itself", p)
+		}
+		for _, c := range ch {
+			if c.Drop || c.Ratio != 1 {
+				t.Errorf("%s: %s compared with itself: ratio %v, drop %v", p, c.Key, c.Ratio, c.Drop)
+			}
+		}
+	}
+}
+
+// TestBuildCommit reads the revision and the dirty flag that go build stamps into a binary.
+func TestBuildCommit(t *testing.T) {
+	bi := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"},
+		{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"}, {Key: "vcs.modified", Value: "true"}}}
+	if rev, mod := buildCommit(bi); rev != "0123456789abcdef0123456789abcdef01234567" || !mod {
+		t.Errorf("buildCommit = %q, %v", rev, mod)
+	}
+	if rev, mod := buildCommit(&debug.BuildInfo{}); rev != "" || mod {
+		t.Errorf("buildCommit of an unstamped binary = %q, %v", rev, mod)
+	}
+	b, err := json.Marshal(&Result{Commit: "abc", Modified: true})
+	if err != nil || !strings.Contains(string(b), `"commit":"abc"`) || !strings.Contains(string(b), `"commit_modified":true`) {
+		t.Errorf("result JSON %s (%v) lacks the commit", b, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -176,7 +177,15 @@ type Summary struct {
 
 // Result is the JSON a run writes.
 type Result struct {
-	Version  int                   `json:"version"`
+	Version int `json:"version"`
+	// Machine names the baseline a result stands for (bench/baseline/MACHINE.json); set by hand
+	// when a run becomes a baseline, empty otherwise.
+	Machine string `json:"machine,omitempty"`
+	// Commit is the binary's vcs.revision (runtime/debug.ReadBuildInfo) and Modified its
+	// vcs.modified: the code that was measured. Empty in a binary built without VCS stamping
+	// (go test, go run of a file, -buildvcs=false).
+	Commit   string                `json:"commit,omitempty"`
+	Modified bool                  `json:"commit_modified,omitempty"`
 	Started  time.Time             `json:"started"`
 	Seconds  float64               `json:"seconds"`
 	Command  string                `json:"command"`
@@ -248,6 +257,12 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 			MinTimeS: o.MinTime.Seconds(), Quick: o.Quick, Accepted: o.Accepted},
 		Skipped: map[string]string{}}
 	res.Host = hostInfo()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		res.Commit, res.Modified = buildCommit(bi)
+	}
+	if res.Commit == "" {
+		res.Notes = append(res.Notes, "commit unknown: the binary carries no vcs.revision (built with -buildvcs=false, or outside the repository)")
+	}
 	info, err := e.Info()
 	if err != nil {
 		return nil, err
@@ -318,6 +333,19 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 	res.Seconds = time.Since(res.Started).Seconds()
 	res.TableText = res.Table()
 	return res, nil
+}
+
+// buildCommit returns the vcs.revision and vcs.modified settings of a binary's build info.
+func buildCommit(bi *debug.BuildInfo) (rev string, modified bool) {
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.modified":
+			modified = st.Value == "true"
+		}
+	}
+	return rev, modified
 }
 
 func hostInfo() Host {
