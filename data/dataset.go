@@ -24,6 +24,24 @@ type Dataset struct {
 	Labels     []int64   // N
 	Attrs      []float32 // N*NumAttrs severities in [0,1] (0 = absent); nil when none known
 	Refs       []string  // N, where each image came from; nil when unknown
+	// Mix holds soft labels (a generated blend between two classes): image i's target is
+	// 1-Mix[i].Weight on Labels[i] and Mix[i].Weight on class Mix[i].With. Nil when every label is
+	// hard; a zero Weight is a hard label.
+	Mix []Mix
+}
+
+// Mix is one image's soft label: Weight of it belongs to class With, the rest to its Label.
+type Mix struct {
+	With   int64
+	Weight float32
+}
+
+// MixOf returns image i's soft label, the zero Mix (a hard label) when Mix is nil.
+func (d *Dataset) MixOf(i int) Mix {
+	if d.Mix == nil {
+		return Mix{}
+	}
+	return d.Mix[i]
 }
 
 // Len is the number of images.
@@ -86,9 +104,18 @@ func (d *Dataset) Validate() error {
 	if d.Refs != nil && len(d.Refs) != n {
 		return fmt.Errorf("dataset %q: %d refs for %d images", d.Name, len(d.Refs), n)
 	}
+	if d.Mix != nil && len(d.Mix) != n {
+		return fmt.Errorf("dataset %q: %d soft labels for %d images", d.Name, len(d.Mix), n)
+	}
 	for i, l := range d.Labels {
 		if l < 0 || (d.ClassNames != nil && int(l) >= len(d.ClassNames)) {
 			return fmt.Errorf("dataset %q: image %d has label %d outside [0,%d)", d.Name, i, l, len(d.ClassNames))
+		}
+		if m := d.MixOf(i); m.Weight != 0 {
+			if !(m.Weight > 0 && m.Weight < 1) || m.With < 0 || (d.ClassNames != nil && int(m.With) >= len(d.ClassNames)) || m.With == l {
+				return fmt.Errorf("dataset %q: image %d has soft label %v of class %d: want a weight in (0,1) of another class in [0,%d)",
+					d.Name, i, m.Weight, m.With, len(d.ClassNames))
+			}
 		}
 	}
 	return nil
@@ -109,6 +136,9 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 	if d.Refs != nil {
 		out.Refs = make([]string, len(idx))
 	}
+	if d.Mix != nil {
+		out.Mix = make([]Mix, len(idx))
+	}
 	for j, i := range idx {
 		copy(out.Images[j*s:(j+1)*s], d.Images[i*s:(i+1)*s])
 		out.Labels[j] = d.Labels[i]
@@ -117,6 +147,9 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 		}
 		if d.Refs != nil {
 			out.Refs[j] = d.Refs[i]
+		}
+		if d.Mix != nil {
+			out.Mix[j] = d.Mix[i]
 		}
 	}
 	return out
@@ -129,11 +162,12 @@ func (d *Dataset) Clone() *Dataset {
 	out.Labels = slices.Clone(d.Labels)
 	out.Attrs = slices.Clone(d.Attrs)
 	out.Refs = slices.Clone(d.Refs)
+	out.Mix = slices.Clone(d.Mix)
 	return &out
 }
 
 // Concat joins datasets of one shape and one class list into a new one.
-// Attrs (Refs) are kept when any part has them; parts without get zeros ("").
+// Attrs (Refs, Mix) are kept when any part has them; parts without get zeros ("", hard labels).
 func Concat(name string, parts ...*Dataset) (*Dataset, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("concat %q: no datasets", name)
@@ -143,7 +177,7 @@ func Concat(name string, parts ...*Dataset) (*Dataset, error) {
 	if i := slices.IndexFunc(parts, func(p *Dataset) bool { return p.Len() > 0 }); i >= 0 {
 		out.C, out.H, out.W = parts[i].C, parts[i].H, parts[i].W
 	}
-	n, withAttrs, withRefs := 0, false, false
+	n, withAttrs, withRefs, withMix := 0, false, false, false
 	for _, p := range parts {
 		if p.Len() > 0 && (p.C != out.C || p.H != out.H || p.W != out.W) {
 			return nil, fmt.Errorf("concat %q: %q has images %dx%dx%d, want %dx%dx%d",
@@ -155,6 +189,7 @@ func Concat(name string, parts ...*Dataset) (*Dataset, error) {
 		n += p.Len()
 		withAttrs = withAttrs || p.Attrs != nil
 		withRefs = withRefs || p.Refs != nil
+		withMix = withMix || p.Mix != nil
 	}
 	out.Images = make([]float32, 0, n*out.ImageSize())
 	out.Labels = make([]int64, 0, n)
@@ -163,6 +198,9 @@ func Concat(name string, parts ...*Dataset) (*Dataset, error) {
 	}
 	if withRefs {
 		out.Refs = make([]string, 0, n)
+	}
+	if withMix {
+		out.Mix = make([]Mix, 0, n)
 	}
 	for _, p := range parts {
 		out.Images = append(out.Images, p.Images...)
@@ -179,6 +217,13 @@ func Concat(name string, parts ...*Dataset) (*Dataset, error) {
 				out.Refs = append(out.Refs, p.Refs...)
 			} else {
 				out.Refs = append(out.Refs, make([]string, p.Len())...)
+			}
+		}
+		if withMix {
+			if p.Mix != nil {
+				out.Mix = append(out.Mix, p.Mix...)
+			} else {
+				out.Mix = append(out.Mix, make([]Mix, p.Len())...)
 			}
 		}
 	}

@@ -101,7 +101,33 @@ func ReadManifest(path string, classNames []string) (*Dataset, []Record, error) 
 	if ds.Attrs, err = attrsFromRecords(recs); err != nil {
 		return nil, nil, err
 	}
+	if ds.Mix, err = mixFromRecords(recs, classNames, at); err != nil {
+		return nil, nil, err
+	}
 	return ds, recs, nil
+}
+
+// mixFromRecords is nil when no record has a soft label ("mix"); a record's "with" must name a
+// known class other than its own.
+func mixFromRecords(recs []Record, classNames []string, at func(int, error) error) ([]Mix, error) {
+	if !slices.ContainsFunc(recs, func(r Record) bool { return r.Mix != nil }) {
+		return nil, nil
+	}
+	out := make([]Mix, len(recs))
+	for i, r := range recs {
+		if r.Mix == nil {
+			continue
+		}
+		k := slices.Index(classNames, r.Mix.With)
+		if k < 0 {
+			return nil, at(i, fmt.Errorf(`"mix" names unknown class %q (known: %s)`, r.Mix.With, strings.Join(classNames, ", ")))
+		}
+		if int64(k) == r.Label {
+			return nil, at(i, fmt.Errorf(`"mix" names the record's own class %q: a soft label mixes two classes`, r.Mix.With))
+		}
+		out[i] = Mix{With: int64(k), Weight: r.Mix.Weight}
+	}
+	return out, nil
 }
 
 func resolveLabel(r *Record, classNames []string) (int64, error) {

@@ -97,6 +97,10 @@ func TestReadManifestBadInput(t *testing.T) {
 		{"wrong size", `{"path":"images/a/big.png","class":"a"}`, "all images must share one size"},
 		{"idx ref past the end", `{"ref":"idx:src.idx#9","class":"a"}`, "holds only 2 images"},
 		{"idx ref to a missing file", `{"ref":"idx:nope.idx#0","class":"a"}`, "nope.idx: no such file"},
+		{"mix of an unknown class", `{"path":"images/a/1.png","class":"a","mix":{"with":"zebra","weight":0.3}}`, `"mix" names unknown class "zebra"`},
+		{"mix with its own class", `{"path":"images/a/1.png","class":"a","mix":{"with":"a","weight":0.3}}`, "own class"},
+		{"mix weight out of range", `{"path":"images/a/1.png","class":"a","mix":{"with":"b","weight":1}}`, "want a share in (0,1)"},
+		{"mix without a class", `{"path":"images/a/1.png","class":"a","mix":{"weight":0.2}}`, `names no class`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			dir := t.TempDir()
@@ -118,5 +122,41 @@ func TestReadManifestBadInput(t *testing.T) {
 				t.Errorf("files changed: %v -> %v", before, after)
 			}
 		})
+	}
+}
+
+// A soft label ("mix") is read into Dataset.Mix by class name, written back by MarshalLine, and
+// carried by Subset and Concat; records without one are hard labels.
+func TestReadManifestMix(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "images", "a", "1.png"), grayImage(3, 3, 0))
+	m := writeFile(t, filepath.Join(dir, "m.jsonl"), []byte(
+		`{"path":"images/a/1.png","class":"a"}`+"\n"+
+			`{"path":"images/a/1.png","class":"a","mix":{"with":"c","weight":0.25}}`+"\n"))
+	ds, recs, err := ReadManifest(m, []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Mix{{}, {With: 2, Weight: 0.25}}; !slices.Equal(ds.Mix, want) {
+		t.Fatalf("mix %v, want %v", ds.Mix, want)
+	}
+	line, err := recs[1].MarshalLine()
+	if err != nil || !strings.Contains(string(line), `"mix":{"with":"c","weight":0.25}`) {
+		t.Errorf("written line %s (%v) lost the soft label", line, err)
+	}
+	if line, _ := recs[0].MarshalLine(); strings.Contains(string(line), "mix") {
+		t.Errorf("a hard label is written with a mix: %s", line)
+	}
+	if s := ds.Subset([]int{1, 0}); !slices.Equal(s.Mix, []Mix{{With: 2, Weight: 0.25}, {}}) {
+		t.Errorf("subset mix %v", s.Mix)
+	}
+	hard := &Dataset{Name: "h", ClassNames: ds.ClassNames, C: 1, H: 3, W: 3, Images: make([]float32, 9), Labels: []int64{1}}
+	cat, err := Concat("c", hard, ds)
+	if err != nil || !slices.Equal(cat.Mix, []Mix{{}, {}, {With: 2, Weight: 0.25}}) || cat.Validate() != nil {
+		t.Errorf("concat mix %v (%v, %v)", cat.Mix, err, cat.Validate())
+	}
+	ds.Mix[1].With = 0
+	if err := ds.Validate(); err == nil || !strings.Contains(err.Error(), "soft label") {
+		t.Errorf("a mix with the image's own class validates: %v", err)
 	}
 }

@@ -34,7 +34,17 @@ type Record struct {
 	Attrs      map[string]float32 `json:"attrs,omitempty"`
 	Source     string             `json:"source,omitempty"`
 	Provenance *Provenance        `json:"provenance,omitempty"`
-	Meta       json.RawMessage    `json:"meta,omitempty"`
+	// Mix makes the label soft: Weight of the image belongs to class With, the rest to Label
+	// (a generated blend between two classes, generate.blend). A loader that knows only hard
+	// labels reads Label, the class the image leans to.
+	Mix  *RecordMix      `json:"mix,omitempty"`
+	Meta json.RawMessage `json:"meta,omitempty"`
+}
+
+// RecordMix is a record's soft label: With is a class name, Weight in (0, 1).
+type RecordMix struct {
+	With   string  `json:"with"`
+	Weight float32 `json:"weight"`
 }
 
 // Provenance says how a generated image was made and why it was kept.
@@ -69,6 +79,7 @@ type wireRecord struct {
 	Attrs      map[string]float32 `json:"attrs"`
 	Source     string             `json:"source"`
 	Provenance *Provenance        `json:"provenance"`
+	Mix        *RecordMix         `json:"mix"`
 	Meta       json.RawMessage    `json:"meta"`
 }
 
@@ -88,7 +99,7 @@ func ParseManifestLine(line []byte) (Record, error) {
 		return Record{}, errors.New("not a JSON record: trailing data after the object")
 	}
 	r := Record{V: ManifestVersion, Path: w.Path, Ref: w.Ref, Label: NoLabel, Class: w.Class,
-		Attrs: w.Attrs, Source: w.Source, Provenance: w.Provenance, Meta: w.Meta}
+		Attrs: w.Attrs, Source: w.Source, Provenance: w.Provenance, Mix: w.Mix, Meta: w.Meta}
 	if w.V != nil {
 		r.V = *w.V
 	}
@@ -140,6 +151,14 @@ func (r *Record) Validate() error {
 		}
 		if v := r.Attrs[k]; !(v >= 0 && v <= 1) {
 			return fmt.Errorf("attribute %q = %v outside [0,1]", k, v)
+		}
+	}
+	if m := r.Mix; m != nil {
+		if m.With == "" {
+			return errors.New(`"mix" names no class ("with")`)
+		}
+		if !(m.Weight > 0 && m.Weight < 1) {
+			return fmt.Errorf(`"mix" weight %v of class %q: want a share in (0,1)`, m.Weight, m.With)
 		}
 	}
 	if r.Meta != nil && !json.Valid(r.Meta) {
@@ -199,7 +218,7 @@ func (r *Record) MarshalLine() ([]byte, error) {
 		return nil, err
 	}
 	w := wireRecord{V: &r.V, Path: r.Path, Ref: r.Ref, Class: r.Class, Attrs: r.Attrs,
-		Source: r.Source, Provenance: r.Provenance, Meta: r.Meta}
+		Source: r.Source, Provenance: r.Provenance, Mix: r.Mix, Meta: r.Meta}
 	if r.Label != NoLabel {
 		w.Label = &r.Label
 	}
@@ -222,5 +241,6 @@ type outRecord struct {
 	Attrs      map[string]float32 `json:"attrs,omitempty"`
 	Source     string             `json:"source,omitempty"`
 	Provenance *Provenance        `json:"provenance,omitempty"`
+	Mix        *RecordMix         `json:"mix,omitempty"`
 	Meta       json.RawMessage    `json:"meta,omitempty"`
 }

@@ -137,17 +137,19 @@ func (d *drawer) epoch() []int {
 }
 
 // gather copies the images and labels at idx (into real, then generated) into one batch.
-func gather(realDS, genDS *data.Dataset, idx []int, px []float32, ys []int64, isGen []bool) {
+func gather(realDS, genDS *data.Dataset, idx []int, px []float32, ys []int64, isGen []bool, mix []data.Mix) {
 	sz := realDS.ImageSize()
 	for j, i := range idx {
-		src, y, g := realDS, int64(0), false
+		src, g := realDS, false
 		if i >= realDS.Len() {
 			src, i, g = genDS, i-realDS.Len(), true
 		}
-		y = src.Labels[i]
 		copy(px[j*sz:(j+1)*sz], src.Image(i))
-		ys[j] = y
+		ys[j] = src.Labels[i]
 		isGen[j] = g
+		if mix != nil {
+			mix[j] = src.MixOf(i)
+		}
 	}
 }
 

@@ -137,6 +137,14 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	if genDS == nil {
 		genDS = &data.Dataset{C: realDS.C, H: realDS.H, W: realDS.W, ClassNames: realDS.ClassNames}
 	}
+	// Soft labels (generated blends) need the soft-target step, which has no class weights.
+	soft := o.BalancedSoftmax || genDS.Mix != nil
+	if genDS.Mix != nil && o.Reweight {
+		return nil, fmt.Errorf("the generated images carry soft labels (blends), which reweight cannot weight: use balanced_softmax or no reweight")
+	}
+	if genDS.Mix != nil && len(genDS.Mix) != genDS.Len() {
+		return nil, fmt.Errorf("the generated images have %d soft labels for %d images", len(genDS.Mix), genDS.Len())
+	}
 	if genDS.Len() > 0 && genDS.ImageSize() != realDS.ImageSize() {
 		return nil, fmt.Errorf("generated images are %dx%dx%d, real ones %dx%dx%d", genDS.C, genDS.H, genDS.W, realDS.C, realDS.H, realDS.W)
 	}
@@ -181,6 +189,10 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	px := make([]float32, bs*sz)
 	ys := make([]int64, bs)
 	isGen := make([]bool, bs)
+	var mix []data.Mix
+	if genDS.Mix != nil {
+		mix = make([]data.Mix, bs)
+	}
 	var beta distuv.Beta
 	if o.MixupAlpha > 0 {
 		beta = distuv.Beta{Alpha: o.MixupAlpha, Beta: o.MixupAlpha, Src: rngSource{rng}}
@@ -206,7 +218,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			}
 			lo, hi := s*bs, min((s+1)*bs, len(idx))
 			n := hi - lo
-			gather(realDS, genDS, idx[lo:hi], px, ys, isGen)
+			gather(realDS, genDS, idx[lo:hi], px, ys, isGen, mix)
 			if o.Augment {
 				augment(px[:n*sz], n, realDS.C, realDS.H, realDS.W, o.Flip, rng)
 			}
@@ -221,8 +233,12 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 				lam = beta.Rand()
 			}
 			var loss float32
-			if o.BalancedSoftmax {
-				loss, err = softStep(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, k, bias, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			if soft {
+				var mx []data.Mix
+				if mix != nil {
+					mx = mix[:n]
+				}
+				loss, err = softStep(e, tr, px[:n*sz], ys[:n], isGen[:n], mx, realDS, k, bias, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
 			} else {
 				loss, err = step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
 			}
@@ -260,14 +276,7 @@ func step(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, is
 	labels := ys
 	if lam >= 0 {
 		perm := rng.Perm(n)
-		sz := ds.ImageSize()
-		mixed := make([]float32, len(px))
-		for i := 0; i < n; i++ {
-			a, b := px[i*sz:(i+1)*sz], px[perm[i]*sz:(perm[i]+1)*sz]
-			for p := range a {
-				mixed[i*sz+p] = float32(lam)*a[p] + float32(1-lam)*b[p]
-			}
-		}
+		mixed := mixPixels(px, perm, lam, ds.ImageSize())
 		px = append(mixed, mixed...)
 		labels = make([]int64, 2*n)
 		w2 := make([]float32, 2*n)
@@ -332,12 +341,13 @@ func genStartEpoch(genFrom float64, epochs int) int {
 	return min(int(math.Round(genFrom*float64(epochs))), max(epochs-1, 0))
 }
 
-// softStep is step for balanced softmax: one forward over the batch with soft targets (a mixup
-// pair's two labels at lam and 1-lam, else one-hot) and the log prior added to the logits.
-func softStep(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, ds *data.Dataset, k int,
+// softStep is step with soft targets: one forward over the batch, each row's target one-hot or
+// its blend's two classes (mix, nil when every label is hard), a mixup pair's two targets at lam
+// and 1-lam, and bias (balanced softmax's log prior, or nil) added to the logits.
+func softStep(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64, isGen []bool, mix []data.Mix, ds *data.Dataset, k int,
 	bias []float32, genWeight float32, lam float64, conds []string, condProb float64, rng *rand.Rand) (float32, error) {
 	n := len(ys)
-	tg := make([]float32, n*k)
+	tg := softTargets(ys, mix, k)
 	sw := make([]float32, n)
 	anyW := false
 	for i := range sw {
@@ -348,23 +358,17 @@ func softStep(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64
 	}
 	if lam >= 0 {
 		perm := rng.Perm(n)
-		sz := ds.ImageSize()
-		mixed := make([]float32, len(px))
+		px = mixPixels(px, perm, lam, ds.ImageSize())
+		mt := make([]float32, n*k)
 		w2 := make([]float32, n)
 		for i := 0; i < n; i++ {
-			a, b := px[i*sz:(i+1)*sz], px[perm[i]*sz:(perm[i]+1)*sz]
-			for p := range a {
-				mixed[i*sz+p] = float32(lam)*a[p] + float32(1-lam)*b[p]
+			a, b := tg[i*k:(i+1)*k], tg[perm[i]*k:(perm[i]+1)*k]
+			for c := range a {
+				mt[i*k+c] = float32(lam)*a[c] + float32(1-lam)*b[c]
 			}
-			tg[i*k+int(ys[i])] += float32(lam)
-			tg[i*k+int(ys[perm[i]])] += float32(1 - lam)
 			w2[i] = float32(lam)*sw[i] + float32(1-lam)*sw[perm[i]]
 		}
-		px, sw = mixed, w2
-	} else {
-		for i, y := range ys {
-			tg[i*k+int(y)] = 1
-		}
+		tg, sw = mt, w2
 	}
 	x, err := e.FromF32(px, int64(n), int64(ds.C), int64(ds.H), int64(ds.W))
 	if err != nil {
@@ -393,6 +397,32 @@ func softStep(e *bindings.Engine, tr *bindings.Trainer, px []float32, ys []int64
 		defer swt.Close()
 	}
 	return tr.StepClassifierSoft(x, t, bt, swt)
+}
+
+// softTargets is the [n, k] row-major target of each label: one-hot, or 1-w on the label and w on
+// the blend's other class.
+func softTargets(ys []int64, mix []data.Mix, k int) []float32 {
+	tg := make([]float32, len(ys)*k)
+	for i, y := range ys {
+		tg[i*k+int(y)] = 1
+		if mix != nil && mix[i].Weight > 0 {
+			tg[i*k+int(y)] -= mix[i].Weight
+			tg[i*k+int(mix[i].With)] += mix[i].Weight
+		}
+	}
+	return tg
+}
+
+// mixPixels is mixup's input: row i is lam of image i and 1-lam of image perm[i], in a new slice.
+func mixPixels(px []float32, perm []int, lam float64, sz int) []float32 {
+	mixed := make([]float32, len(px))
+	for i, j := range perm {
+		a, b := px[i*sz:(i+1)*sz], px[j*sz:(j+1)*sz]
+		for p := range a {
+			mixed[i*sz+p] = float32(lam)*a[p] + float32(1-lam)*b[p]
+		}
+	}
+	return mixed
 }
 
 // logPrior is log p_c of a class distribution, with classes that are never drawn at log of a

@@ -93,7 +93,7 @@ func Generator(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, o Genera
 			}
 			lo, hi := s*bs, min((s+1)*bs, len(idx))
 			n := hi - lo
-			gather(ds, nil, idx[lo:hi], px, ys, isGen)
+			gather(ds, nil, idx[lo:hi], px, ys, isGen, nil)
 			seed++
 			loss, err := generatorStep(e, g, tr, px[:n*sz], ys[:n], ds, o.CondProb, seed, rng)
 			if err != nil {

@@ -481,3 +481,85 @@ func TestReplaceMixKeepsClassFrequencies(t *testing.T) {
 		t.Fatalf("class 2 took %.3f of its draws from generated images, want about 0.4", share)
 	}
 }
+
+func TestSoftTargetsAndMixPixels(t *testing.T) {
+	tg := softTargets([]int64{0, 2, 1}, []data.Mix{{}, {With: 0, Weight: 0.25}, {With: 2, Weight: 0.5}}, 3)
+	want := []float32{1, 0, 0, 0.25, 0, 0.75, 0, 0.5, 0.5}
+	for i := range want {
+		if math.Abs(float64(tg[i]-want[i])) > 1e-6 {
+			t.Fatalf("soft targets %v, want %v", tg, want)
+		}
+	}
+	if tg := softTargets([]int64{1}, nil, 2); tg[0] != 0 || tg[1] != 1 {
+		t.Errorf("hard targets %v", tg)
+	}
+	px := []float32{0, 0, 1, 1}
+	got := mixPixels(px, []int{1, 0}, 0.75, 2)
+	if want := []float32{0.25, 0.25, 0.75, 0.75}; !slicesEqual(got, want) || px[0] != 0 {
+		t.Errorf("mixed %v (input %v), want %v and the input untouched", got, px, want)
+	}
+}
+
+func slicesEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-6 {
+			return false
+		}
+	}
+	return true
+}
+
+// Blends' soft labels reach the loss: class 9 is seen only in generated images labelled 0.6 boot,
+// 0.4 sneaker, so the model learns to give those images about 0.4 sneaker; with hard labels it
+// gives sneaker nearly nothing.
+func TestSoftLabelsAreLearned(t *testing.T) {
+	e := testEngine(t)
+	ds := fashion(t, 1000)
+	var keep, genIdx []int
+	for i, y := range ds.Labels {
+		if y == 9 {
+			genIdx = append(genIdx, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	realDS := ds.Subset(keep)
+	sneaker := func(mix bool) float64 {
+		genDS := ds.Subset(genIdx)
+		if mix {
+			genDS.Mix = make([]data.Mix, genDS.Len())
+			for i := range genDS.Mix {
+				genDS.Mix[i] = data.Mix{With: 7, Weight: 0.4}
+			}
+		}
+		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+		if _, err := Classifier(e, m, realDS, genDS, ClassifierOptions{Epochs: 8, Seed: 5, GenFraction: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Predict(e, m, genDS, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i := 0; i < genDS.Len(); i++ {
+			s += float64(p.Probs[i*10+7])
+		}
+		return s / float64(genDS.Len())
+	}
+	hard, soft := sneaker(false), sneaker(true)
+	t.Logf("mean sneaker probability on the boots: soft %.3f, hard %.3f", soft, hard)
+	if !(soft > 0.25 && soft < 0.6 && soft > hard+0.1) {
+		t.Fatalf("mean sneaker probability on the boots: %.3f with soft labels (want ~0.4), %.3f with hard ones (want 0.1 less)", soft, hard)
+	}
+	t.Run("reweight with soft labels is refused", func(t *testing.T) {
+		genDS := ds.Subset(genIdx)
+		genDS.Mix = make([]data.Mix, genDS.Len())
+		m := zoo(t, e, "screen.pt", bindings.RoleClassifier)
+		if _, err := Classifier(e, m, realDS, genDS, ClassifierOptions{Epochs: 1, Reweight: true}); err == nil || !strings.Contains(err.Error(), "soft labels") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
