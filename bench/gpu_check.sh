@@ -67,7 +67,7 @@ if (( rc != 0 && rc != 124 )) && grep -q "SIGSEGV\|SIGABRT\|SIGBUS\|signal arriv
    command -v cuda-gdb >/dev/null; then
   step "bench crashed (exit $rc): backtrace under cuda-gdb -> crash-bt.txt"
   timeout 120 cuda-gdb -batch -ex 'handle SIGURG nostop noprint pass' -ex 'handle SIGPIPE nostop noprint pass' \
-    -ex run -ex bt -x bench/crash_stack.gdb.py --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
+    -ex run -ex bt -x scripts/crash_stack.gdb.py --args "$BIN" bench --engine "$ENGINE" --zoo build/zoo \
     --models-dir build/bench-models --device cuda --batch 64 --repeat 1 --warmup 0 sample > "$OUT/crash-bt.txt" 2>&1 || true
   grep -A25 "SIGSEGV\|signal" "$OUT/crash-bt.txt" | head -60 || true
 fi

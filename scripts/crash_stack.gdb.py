@@ -1,6 +1,6 @@
-# cuda-gdb -x bench/crash_stack.gdb.py (after `-ex run` has stopped on a native crash): names every
+# cuda-gdb -x scripts/crash_stack.gdb.py (after `-ex run` has stopped on a native crash): names every
 # word on the stack that points into a loaded library's code, and the registers. `bt` cannot unwind
-# from a call through a null pointer (PC=0); this scan found cuDNN's call_once crash (bench/NOTES.md).
+# from a call through a null pointer (PC=0); this scan found cuDNN's call_once crash (docs/performance.md, "GPU: cuDNN and std::call_once").
 import gdb
 gdb.execute("set language c")
 rsp = int(gdb.parse_and_eval("$rsp"))

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# bench/kill_resume.sh: issue 6's kill test on the embedded default job (the same check on a tiny
+# scripts/kill_resume.sh: issue 6's kill test on the embedded default job (the same check on a tiny
 # job runs in `make test`: loop/resume_test.go). It starts `gam-native run`, SIGKILLs it at a
 # random moment, resumes it with --resume, and repeats KILLS times; then lets it finish and checks
 # that every image in the accepted manifest before any kill is in the final manifest exactly once,
 # that no image is there twice, and that the report was written.
 #
-#   bash bench/kill_resume.sh                       # 3 kills, a run folder under /tmp
-#   KILLS=5 MIN_S=10 MAX_S=200 DIR=/tmp/kr bash bench/kill_resume.sh
+#   bash scripts/kill_resume.sh                       # 3 kills, a run folder under /tmp
+#   KILLS=5 MIN_S=10 MAX_S=200 DIR=/tmp/kr bash scripts/kill_resume.sh
 #
 # The default job takes about 5 minutes on 2 cores; the kills fall MIN_S..MAX_S seconds into each
 # attempt, so some land in training and some in generation.

@@ -2,9 +2,9 @@
 the share of real images that pass the screen at probability 0.9 and 0.5 (argmax right and the
 probability at least that), and the 10th and 50th percentile of its probability of the true class.
 
-    /usr/bin/python3 bench/screen_recall.py RUN/seed0/screen.pt
+    /usr/bin/python3 scripts/screen_recall.py RUN/seed0/screen.pt
 
-bench/NOTES.md ("the screen that passes no shirt") quotes its output for the efficacy benchmark's
+docs/efficacy-log.md ("The screen that passes no shirt") quotes its output for the efficacy benchmark's
 shared screen of seed 0.
 """
 import gzip
