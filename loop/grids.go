@@ -42,11 +42,13 @@ func (g *gridSink) Flush() error                     { return g.next.Flush() }
 
 var fileSafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// write puts one grid_<target>.png per target into dir.
+// write puts one grid_<target>.png per target into dir, labelled with the target (its class, and
+// segment if it has one).
 func (g *gridSink) write(dir string, c, h, w int) error {
 	for _, id := range g.order {
 		p := filepath.Join(dir, "grid_"+fileSafe.ReplaceAllString(id, "-")+".png")
-		if err := report.Grid(p, g.pixels[id], g.counts[id], c, h, w, 8, 2); err != nil {
+		row := []report.GridRow{{Label: id, Pixels: g.pixels[id], N: g.counts[id]}}
+		if err := report.LabeledGrid(p, row, c, h, w, 8, 2); err != nil {
 			return err
 		}
 	}

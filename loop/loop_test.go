@@ -154,6 +154,21 @@ func checkRunFolder(t *testing.T, dir string, rounds int) {
 			}
 		}
 	}
+	if q := rep.GeneratedVsReal; q == nil || len(q.Rounds) == 0 || q.EmbedModel != qualityModel {
+		t.Errorf("report judges no accepted images against real ones: %+v", q)
+	} else {
+		for _, rq := range q.Rounds {
+			for _, cf := range rq.Classes {
+				if cf.N == 0 || cf.NReal != 20 || cf.FD < 0 || cf.Precision < 0 || cf.Precision > 1 || cf.Recall < 0 || cf.Recall > 1 ||
+					(cf.Skipped == "") != (cf.N > 3) {
+					t.Errorf("round %d: bad figures %+v", rq.Round, cf)
+				}
+			}
+		}
+		if md, _ := os.ReadFile(filepath.Join(dir, "report.md")); !strings.Contains(string(md), "## Generated images against real ones, per class") {
+			t.Error("report.md lacks the section on generated images against real ones")
+		}
+	}
 	if len(rep.Test.First.Recall) != 10 || len(rep.Test.Best.Recall) != 10 {
 		t.Fatal("test recall per class missing")
 	}

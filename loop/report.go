@@ -36,6 +36,9 @@ type Report struct {
 	// is read) with their test recall for the round-0 and the best model.
 	Weakest []WeakClass       `json:"weakest"`
 	Files   map[string]string `json:"files"`
+	// GeneratedVsReal judges each round's accepted images per class against the real validation
+	// images of the class (Fréchet distance, precision, recall in a classifier's embed space).
+	GeneratedVsReal *AcceptedQuality `json:"generated_vs_real,omitempty"`
 }
 
 // WeakClass is one of the round-0 model's weakest classes and what the run did to it on test.
@@ -153,6 +156,9 @@ func (r *Runner) writeReport() error {
 	if err != nil {
 		return err
 	}
+	if rep.GeneratedVsReal, err = r.judgeAccepted(); err != nil {
+		return fmt.Errorf("judging the accepted images: %w", err)
+	}
 	recall := make([][]float64, len(rep.Rounds))
 	summary := map[string][]float64{}
 	for i, e := range rep.Rounds {
@@ -242,6 +248,7 @@ func markdown(rep *Report) string {
 			fmt.Fprintf(&b, "- round %d, %s: %d of %d accepted after %d tries, rejected %v ([grid](%s))\n", e.Round, t.ID, t.Accepted, t.Quota, t.Attempts, t.Rejected, p)
 		}
 	}
+	b.WriteString(qualityMarkdown(rep.GeneratedVsReal))
 	b.WriteString("\nThe accepted images are in `accepted/` (ImageFolder + manifest.jsonl); the schema of report.json is in docs/run-folder.md.\n")
 	return b.String()
 }

@@ -219,3 +219,11 @@ func Judge(real, fake []float32, dim, k int) (Figures, error) {
 	}
 	return Figures{FD: fd, Precision: p, Recall: r, N: len(fake) / dim, NReal: len(real) / dim}, nil
 }
+
+// ClassFigures are the Figures of one class's generated images; Skipped says why there are none
+// (too few images of either kind), with N and NReal still counted.
+type ClassFigures struct {
+	Class string `json:"class"`
+	Figures
+	Skipped string `json:"skipped,omitempty"`
+}
