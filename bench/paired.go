@@ -15,7 +15,7 @@ import (
 // and the pipeline over the peer. Measured as separate figures, minutes apart, each ratio took
 // the machine's load at two different moments: on this shared 2-core box the batch-64 ceiling
 // moved 1.9x between rounds of one run and the peer 1.6x between runs, while our pipeline stayed
-// within 10% (bench/NOTES.md, "Repeatability, fourth pair"). So each timed run of the pipeline
+// within 10% (docs/performance.md, "Rounds and paired ratios"). So each timed run of the pipeline
 // figure is paired with one ceiling run and one peer run taken right beside it, in alternating
 // order (even runs: ceiling, ours, peer; odd runs: peer, ours, ceiling), and each ratio is the
 // median of its pairs' ratios. A slow spell then slows both sides of a pair.

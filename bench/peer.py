@@ -9,7 +9,7 @@ until each target's quota is met). `gam-native bench --peer` writes its config a
     python3 bench/peer.py CONFIG.json     # prints one JSON object on stdout
 
 With "serve": true in CONFIG it skips the stage figures and answers one end-to-end run per
-batch size read from stdin (the bench's paired measurement, bench/NOTES.md "Paired ratios").
+batch size read from stdin (the bench's paired measurement, docs/performance.md "Rounds and paired ratios").
 
 Fairness: torch's intra-op and inter-op thread counts are set to the engine's (the cgroup CPU
 quota), both sides run under no_grad, and the timings on a GPU end with a synchronize.

@@ -141,7 +141,7 @@ func better(best, f *Figure) *Figure {
 // lane on its own thread with the suite's models' views (the layout of the CPU pipeline's lanes,
 // generate.Config.Lanes), in images/s over all lanes. "ceiling_forward_lanes" is ceiling_forward's
 // sample + screen forward so laid out; the pipeline's efficiency against it is reported beside the
-// issue's (bench/NOTES.md, "Inference copies and lanes").
+// issue's (docs/performance.md, "Lanes on the CPU").
 func (s *suite) onLanes(name string, n int, op func(o on, seed uint64) error) (*Figure, error) {
 	lanes, release, err := s.e.Lanes(bindings.CPUQuota())
 	if err != nil {

@@ -1,7 +1,7 @@
 // Command seednoise trains the default job's round-0 target (the zoo CNN, class-balanced sampling,
 // on the default job's Fashion-MNIST-LT split) once per training seed and prints each model's test
 // balanced accuracy and shirt recall, then their mean and standard deviation: how much of a GAM
-// round's effect the target's own seed could explain (bench/NOTES.md, "Training noise").
+// round's effect the target's own seed could explain (docs/efficacy-log.md, "Training noise").
 //
 //	go run ./bench/seednoise -epochs 8 -schedule constant
 //	go run ./bench/seednoise -epochs 8 -schedule cosine
