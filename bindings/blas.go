@@ -38,7 +38,7 @@ func blasCoreType(f x86Features) string {
 // chooseBLASCore sets OPENBLAS_CORETYPE from the CPU's features unless the user set it. Debian's LibTorch does its matrix products with OpenBLAS,
 // which picks kernels from the CPU's model number; OpenBLAS 0.3.21 does not know recent Xeons
 // (this project's machines) and falls back to Prescott's SSE3 kernels, which made every forward
-// call about half as fast as the AVX-512 ones on the same CPU (bench/NOTES.md). OpenBLAS reads the
+// call about half as fast as the AVX-512 ones on the same CPU (docs/performance.md, "OpenBLAS kernels chosen from the CPU's features"). OpenBLAS reads the
 // variable when it loads, so this runs before dlopen. LibTorch builds on MKL ignore it.
 func chooseBLASCore() {
 	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {

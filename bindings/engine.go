@@ -130,7 +130,7 @@ func Open(path string) (*Engine, error) {
 		return nil, err
 	}
 	// libgomp spin-waits at every parallel-region barrier by default; on a shared or oversubscribed
-	// machine that burned the other thread's time slice and made small calls 33x slower (bench/NOTES.md).
+	// machine that burned the other thread's time slice and made small calls 33x slower (docs/performance.md, "OMP_WAIT_POLICY=PASSIVE").
 	// It reads the variable when the library loads, so set it before dlopen unless the user chose.
 	if _, set := os.LookupEnv("OMP_WAIT_POLICY"); !set {
 		os.Setenv("OMP_WAIT_POLICY", "PASSIVE")

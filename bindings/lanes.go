@@ -15,12 +15,12 @@ import (
 // whole batches: more engine threads on e's library, each running LibTorch's intra-op work on one
 // thread of its own. The models are small: on this project's 2-core machines two one-thread lanes
 // did an attempt's model work 1.7-2.2x as fast as one engine thread with two intra-op threads,
-// which cost more to split each call than they saved (bench/NOTES.md, "Inference copies and lanes").
+// which cost more to split each call than they saved (docs/performance.md, "Lanes on the CPU").
 //
 // A lane is an *Engine: tensors made on it are freed on it, and Model.On(lane) runs a model's calls
 // there. Lanes are started on first use and kept until e closes, so that a lane's thread state
 // (LibTorch's thread count, which is set per thread and empties oneDNN's kernel cache when it is)
-// is built once per process; against lanes made per run that measured even (bench/NOTES.md).
+// is built once per process; against lanes made per run that measured even (docs/performance.md, "Lanes on the CPU").
 //
 // Call release when done. From the first acquisition to the last release OpenBLAS, whose thread
 // count is process-wide, runs each product on the calling thread; the last release restores its

@@ -46,7 +46,7 @@ func (t *Tensor) Close() {
 	t.h = nil
 	live.Add(-1)
 	// Queued, not waited on: the pipeline frees a dozen handles per batch, and a round trip to the
-	// engine thread costs more than the free (bench/NOTES.md). Later engine calls run after it.
+	// engine thread costs more than the free (docs/performance.md, "Freeing a tensor does not wait"). Later engine calls run after it.
 	t.e.post(func() { C.gamdl_gam_tensor_destroy(h) })
 }
 

@@ -84,7 +84,7 @@ type Options struct {
 	GenFraction  float64 // share of each class's draws that are generated, GAM and untargeted (0.25)
 	MixupAlpha   float64 // mixup's Beta(alpha, alpha) (0.2)
 	// LRSchedule is every method's target learning-rate schedule: "" (constant, the reference
-	// protocol) or train.LRCosine (decayed to 0; far less seed noise, bench/NOTES.md).
+	// protocol) or train.LRCosine (decayed to 0; far less seed noise, docs/efficacy-log.md, "Training noise").
 	LRSchedule string `json:",omitempty"`
 	// PlusFrom are the remedies that method gam-plus may add to GAM; the one with the best
 	// validation balanced accuracy on the seed is used. Default: augment, mixup (GAM's class-balanced

@@ -87,7 +87,7 @@ type Config struct {
 	// quota; 1 is the engine thread alone, with sample on its worker beside the score stage
 	// (Config.SyncSample). On two cores two lanes ran 1.3-1.6x the accepted images per second of
 	// the engine thread alone with two intra-op threads at batch 256, 1.4-2.1x at 64 (four paired
-	// bench runs, bench/NOTES.md, "Inference copies and lanes"). A GPU, and the fused step,
+	// bench runs, docs/performance.md, "Lanes on the CPU"). A GPU, and the fused step,
 	// always use one.
 	Lanes int `toml:"lanes"`
 }

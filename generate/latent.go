@@ -35,7 +35,7 @@ const (
 	// the class; the residual x_i - G(mu_i, y), what the decoder cannot draw (prints, buttons,
 	// collars, texture), is carried over from the real image. A decoder whose samples are smooth
 	// class means (the zoo's cVAE: its shirts have no texture and taught the target that a
-	// textureless shape is a shirt, bench/NOTES.md E19-E22) then adds shape variety without
+	// textureless shape is a shirt, docs/efficacy-log.md E19-E22) then adds shape variety without
 	// erasing what tells a shirt from a coat. The record's provenance.content names image i
 	// ("edit:REF"). Needs a generator with encode.
 	LatentEdit = "edit"

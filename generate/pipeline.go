@@ -200,7 +200,7 @@ func covered(made, consumed, accepted, need int64) bool {
 // made beyond a target's quota is thrown away whole (Result.Surplus), while one too few is made
 // when the shortfall shows, the lanes working on the next targets meanwhile; at the rate itself
 // (1.0) 2.4% of the attempts were surplus, at 1.3 0-0.6%, for 1.04x the attempts per second at
-// batch 256 on two lanes (bench/NOTES.md, "Jobs on demand").
+// batch 256 on two lanes (docs/performance.md, "Targets covered by the batches in flight").
 const inflightOptimism = 1.3
 
 // batchSeed derives the seed of batch seq of target id, so that a target's images do not
@@ -292,7 +292,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	consumed := make([]atomic.Int64, len(targets))
 	// What has come back from the score stage, per target, consumed or held by the sink: the rate a
 	// target the sink has not reached yet accepts at, so that the sampler can run ahead on it by
-	// more than one batch (bench/NOTES.md, "Inference copies and lanes").
+	// more than one batch (docs/performance.md, "Looking ahead across target boundaries").
 	arrivedN := make([]atomic.Int64, len(targets))
 	arrivedAcc := make([]atomic.Int64, len(targets))
 	sampled := make(chan *batch, cfg.QueueDepth)
@@ -301,7 +301,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	// batches in flight are not expected to cover its quota; when every open target is covered it
 	// waits for the sink. So at the end of one target it samples the next one's first batches
 	// instead of idling while the score stage finishes, and the score stage does not idle at the
-	// next target's start (bench/NOTES.md, "Target boundaries"). The sink still takes the targets
+	// next target's start (docs/performance.md, "Looking ahead across target boundaries"). The sink still takes the targets
 	// in plan order (below), so the records do not depend on this look-ahead.
 	limits := make([]int, len(targets))
 	for ti := range targets {
@@ -317,7 +317,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	// With lanes a job is only a target and a seq, and the sampler picks one when a lane asks for
 	// it (a token on ready) instead of queueing jobs ahead: the choice then sees every batch
 	// screened up to that moment, and fewer batches are made for a target whose quota the batches
-	// in flight will meet (bench/NOTES.md, "Jobs on demand").
+	// in flight will meet (docs/performance.md, "Jobs on demand").
 	var ready chan struct{}
 	if lanes != nil {
 		ready = make(chan struct{}, len(lanes)) // a lane has at most one token out: it never blocks
@@ -342,7 +342,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			// it (accepted rows only) until it gets to them, as many as their screened rate says
 			// their quotas need (one until a first batch is screened). A look-ahead of one target
 			// was tried and measured: at batch 1024 a target needs about two batches, so it stalled
-			// the sampler again (bench/NOTES.md).
+			// the sampler again (docs/performance.md, "Looking ahead across target boundaries").
 			ti, waiting := -1, false
 			for i := int(sinkAt.Load()); i < len(targets); i++ {
 				if done[i].Load() || made[i] >= limits[i] {

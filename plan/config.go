@@ -19,7 +19,7 @@ type Config struct {
 	// CoverWeakConditions makes a condition that is weak over all classes (WeakConditions) a
 	// target in every class, not only where its segment is below its class: a degradation seen in
 	// the generated images of some classes only becomes a cue for those classes (measured: blurred
-	// images of six classes cost dress 17 points of validation recall, bench/NOTES.md cs8).
+	// images of six classes cost dress 17 points of validation recall, docs/efficacy-log.md, cs8).
 	CoverWeakConditions bool           `toml:"cover_weak_conditions" json:"cover_weak_conditions,omitempty"`
 	Weights             Weights        `toml:"weights" json:"weights"`
 	Bootstrap           Bootstrap      `toml:"bootstrap" json:"bootstrap"`

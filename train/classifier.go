@@ -52,7 +52,7 @@ type ClassifierOptions struct {
 	CondProb   float64  `toml:"cond_prob"`
 	// LRSchedule is LRConstant (default: LR throughout, the reference protocol) or LRCosine (LR
 	// decayed to 0 over the run by a half cosine, step by step: the last model is then a settled
-	// one instead of one noisy Adam step among many; bench/NOTES.md "training noise").
+	// one instead of one noisy Adam step among many; docs/efficacy-log.md, "Training noise").
 	LRSchedule string `toml:"lr_schedule"`
 	// Label shown on the progress bar.
 	Label string `toml:"-"`
