@@ -115,6 +115,7 @@ func (b *Bench) Run(ctx context.Context) (*Results, error) {
 				return nil, err
 			}
 		}
+		b.judgeGenerator(seed) // efficacy/quality.go
 		el := time.Since(start)
 		progress.Logf("efficacy: seed %d done; %.1f min so far, about %.1f min to go", seed, el.Minutes(),
 			el.Minutes()/float64(si+1)*float64(len(o.Seeds)-si-1))
@@ -153,6 +154,7 @@ func (b *Bench) Collect() (*Results, error) {
 			r.Methods[i].GapClosed = &g
 		}
 	}
+	r.GeneratorQuality = b.collectQuality()
 	return r, writeOutputs(o.Out, r)
 }
 

@@ -86,6 +86,8 @@ type Results struct {
 	Classes  []string       `json:"classes"`
 	Metrics  []string       `json:"metrics"`
 	Methods  []MethodResult `json:"methods"`
+	// GeneratorQuality judges the seeds' shared generator per class (efficacy/quality.go).
+	GeneratorQuality *QualityResult `json:"generator_quality,omitempty"`
 }
 
 // MeanSD is the mean and sample standard deviation of v (0 sd for fewer than two values).
@@ -217,6 +219,7 @@ func Markdown(r *Results) string {
 		rows = append(rows, row)
 	}
 	b.WriteString(report.Table(head, rows))
+	b.WriteString(qualityMarkdown(r.GeneratorQuality))
 	b.WriteString("\n## Per seed (test balanced accuracy / worst-class recall)\n\n")
 	rows = nil
 	for _, m := range r.Methods {
