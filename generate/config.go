@@ -23,6 +23,17 @@ type Config struct {
 	// another's (u ~ U(0, EditReach)); the residual is the first image's, so a long move leaves
 	// its details where its shape no longer is. 0 means 0.5.
 	EditReach float32 `toml:"edit_reach"`
+	// Blend, above 0, makes a target's images blends between its class and the classes it is
+	// confused with (plan.Target.ConfusedWith, e.g. shirt with t-shirt, pullover and coat):
+	// z = (1-u) mu_i + u mu_j + temperature sigma_i eps for a real image i of the target's class
+	// and j of a confuser (drawn by its share of the misses), u ~ U(0, 1), decoded under the
+	// target's label, which is what a conditional VAE is asked to draw; each image is labelled
+	// softly, Blend*u of the confuser and the rest of the target (tilted toward the weak class,
+	// as Remix tilts mixup). The screen judges the blend: it passes when the screen's probability
+	// of the two classes together reaches ProbThreshold, so an image it calls neither is off-domain.
+	// A target with no confuser, or a class with no real latents, is drawn as Latent says. Needs a
+	// generator with encode; want [0, 0.5] (0: off).
+	Blend float32 `toml:"blend"`
 	// ProbThreshold: the screen's softmax probability of the intended class must reach it.
 	ProbThreshold float32 `toml:"prob_threshold"`
 	// ProbCalibrated reads ProbThreshold as a percentile: a class's threshold is the screen's
@@ -123,6 +134,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.latent = %q: want %q, %q, %q, %q or %q", c.Latent, LatentPrior, LatentReal, LatentTransfer, LatentEdit, LatentAuto)
 	case !(c.EditReach >= 0 && c.EditReach <= 1):
 		return fmt.Errorf("generate.edit_reach = %v: want a value in [0, 1] (0: the default, 0.5)", c.EditReach)
+	case !(c.Blend >= 0 && c.Blend <= 0.5):
+		return fmt.Errorf("generate.blend = %v: want the confuser's largest share in [0, 0.5] (0: off; above 0.5 a blend would lean to the confuser)", c.Blend)
+	case c.Blend > 0 && c.ProbCalibrated:
+		return fmt.Errorf("generate.blend = %v: not with generate.prob_calibrated (a blend is screened on the two classes' probability together)", c.Blend)
 	case !(c.ProbThreshold >= 0 && c.ProbThreshold <= 1):
 		return fmt.Errorf("generate.prob_threshold = %v: want a value in [0, 1]", c.ProbThreshold)
 	case !(c.ConfThreshold >= 0 && c.ConfThreshold <= 1):

@@ -365,6 +365,9 @@ func TestConfigValidation(t *testing.T) {
 		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},
 		{"unknown step", func(c *Config) { c.Step = "cuda-graph" }, "generate.step"},
 		{"unknown condition content", func(c *Config) { c.ConditionContent = "photos" }, "generate.condition_content"},
+		{"blend leaning to the confuser", func(c *Config) { c.Blend = 0.6 }, "generate.blend"},
+		{"negative blend", func(c *Config) { c.Blend = -0.1 }, "generate.blend"},
+		{"blend with a calibrated screen", func(c *Config) { c.Blend, c.ProbCalibrated = 0.3, true }, "generate.blend"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
@@ -640,6 +643,68 @@ func TestTransferLatents(t *testing.T) {
 		rt.Targets[0].Accepted, rt.Targets[0].Attempts, rr.Targets[0].Accepted, rr.Targets[0].Attempts, dt, dr)
 	if !(dt < dr) {
 		t.Errorf("transferred shirts should lie nearer the donor classes' images: %.2f vs %.2f", dt, dr)
+	}
+}
+
+// generate.blend: a target's images are drawn between its real latents and its confusers', carry
+// a soft label toward a confuser of at most Blend, and pass the screen on the two classes'
+// probability together; the same seed gives the same blends; a target without confusers gets hard
+// labels.
+func TestBlends(t *testing.T) {
+	setup(t)
+	f := &fixture
+	lat, err := EncodeReal(f.e, f.gen, f.ds, 200, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tshirt, pullover = 0, 2
+	confused := []plan.Confuser{{Class: tshirt, Name: "tshirt_top", Share: 0.6}, {Class: pullover, Name: "pullover", Share: 0.3}}
+	if d, sh := lat.blendDonors(shirt, confused); len(d) != 2 || sh[0] != 0.6 {
+		t.Fatalf("blend donors %v %v", d, sh)
+	}
+	m := Models{Generator: f.gen, GeneratorName: "zoo:cvae", Screen: f.screen}
+	run := func(targets []plan.Target, thr float32) (*Result, *memSink) {
+		cfg := DefaultConfig()
+		cfg.Latent, cfg.Blend, cfg.ProbThreshold = LatentReal, 0.4, thr
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		s := &memSink{}
+		res, err := Run(context.Background(), f.e, m, targets, Options{Config: cfg, Seed: 9, Round: 1, Calibration: f.cal, Latents: lat}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, s
+	}
+	targets := []plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 60, ConfusedWith: confused}}
+	res, s := run(targets, 0.6)
+	_, s2 := run(targets, 0.6)
+	if len(s.acc) == 0 || len(s.acc) != len(s2.acc) {
+		t.Fatalf("blends accepted %d then %d", len(s.acc), len(s2.acc))
+	}
+	donors := map[int]int{}
+	for i, c := range s.acc {
+		if c.MixWith != tshirt && c.MixWith != pullover || !(c.MixWeight > 0 && c.MixWeight <= 0.4) {
+			t.Fatalf("candidate %d: soft label %v of class %d, want (0, 0.4] of t-shirt or pullover", i, c.MixWeight, c.MixWith)
+		}
+		if !(c.ScreenProb >= 0.6) {
+			t.Fatalf("candidate %d passed with screen probability %v < 0.6", i, c.ScreenProb)
+		}
+		if c2 := s2.acc[i]; c2.MixWith != c.MixWith || c2.MixWeight != c.MixWeight || maxAbs(c.Pixels, c2.Pixels) != 0 {
+			t.Fatalf("same seed, blend %d differs", i)
+		}
+		donors[c.MixWith]++
+	}
+	t.Logf("blends: %d/%d accepted, donors %v", res.Targets[0].Accepted, res.Targets[0].Attempts, donors)
+	if donors[tshirt] == 0 || donors[pullover] == 0 {
+		t.Errorf("both confusers should be drawn: %v", donors)
+	}
+	// Without confusers the images are plain draws between real shirts, with hard labels.
+	_, hard := run([]plan.Target{{ID: "shirt", Class: shirt, ClassName: "shirt", Count: 20}}, 0.6)
+	for _, c := range hard.acc {
+		if c.MixWeight != 0 {
+			t.Fatalf("a target without confusers got a soft label %v", c.MixWeight)
+		}
 	}
 }
 

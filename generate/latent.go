@@ -44,10 +44,13 @@ const (
 )
 
 // NeedsEncode says whether latent draws around real images' posteriors (EncodeReal), which needs a
-// generator with encode.
+// generator with encode; generate.blend needs them too (Config.NeedsEncode).
 func NeedsEncode(latent string) bool {
 	return latent == LatentReal || latent == LatentTransfer || latent == LatentEdit
 }
+
+// NeedsEncode says whether c draws latents around real images' posteriors.
+func (c Config) NeedsEncode() bool { return NeedsEncode(c.Latent) || c.Blend > 0 }
 
 // resolveLatent turns LatentAuto into the source g supports.
 func resolveLatent(latent string, g *bindings.Model) string {
@@ -213,4 +216,48 @@ func (l *Latents) Draw(rng *rand.Rand, cls, n int, temperature, reach float32) (
 		}
 	}
 	return z, from
+}
+
+// blendDonors are the confusers of a target of class cls that have latents, with their shares of
+// its misses (Config.Blend); none when cls itself has no latents.
+func (l *Latents) blendDonors(cls int, confused []plan.Confuser) (classes []int, shares []float64) {
+	if l.Count(cls) == 0 {
+		return nil, nil
+	}
+	for _, c := range confused {
+		if c.Class != cls && l.Count(c.Class) > 0 && c.Share > 0 {
+			classes, shares = append(classes, c.Class), append(shares, c.Share)
+		}
+	}
+	return classes, shares
+}
+
+// DrawBlend returns n latents [n, Dim] between real images of class cls and of its donors (see
+// Config.Blend): row r is (1-u) mu_i + u mu_j + temperature sigma_i eps with u ~ U(0, 1), i an
+// image of cls and j one of donor with[r], drawn by share. It returns each row's donor and u.
+func (l *Latents) DrawBlend(rng *rand.Rand, cls int, donors []int, shares []float64, n int, temperature float32) (z []float32, with []int64, u []float32) {
+	d, m := l.Dim, l.Count(cls)
+	var total float64
+	for _, s := range shares {
+		total += s
+	}
+	z, with, u = make([]float32, n*d), make([]int64, n), make([]float32, n)
+	for r := 0; r < n; r++ {
+		pick, acc := len(donors)-1, 0.0
+		x := rng.Float64() * total
+		for k, s := range shares {
+			if acc += s; x < acc {
+				pick = k
+				break
+			}
+		}
+		c := donors[pick]
+		i, j := rng.IntN(m), rng.IntN(l.Count(c))
+		a, b, sg := l.Mu[cls][i*d:(i+1)*d], l.Mu[c][j*d:(j+1)*d], l.Sigma[cls][i*d:(i+1)*d]
+		u[r], with[r] = rng.Float32(), int64(c)
+		for k := 0; k < d; k++ {
+			z[r*d+k] = (1-u[r])*a[k] + u[r]*b[k] + temperature*sg[k]*float32(rng.NormFloat64())
+		}
+	}
+	return z, with, u
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/train"
 )
 
 // Rejection reasons, counted per target.
@@ -63,6 +64,10 @@ type Candidate struct {
 	Seed       uint64  // the batch seed that made it
 	Content    string  // "real:REF" (ConditionContent) or "edit:REF" (LatentEdit): the real image it came from
 	Seq        int     // its order among its target's candidates
+	// MixWith and MixWeight are a blend's soft label (Config.Blend): MixWeight of the image is
+	// class MixWith, the rest the target's class. MixWeight 0: a hard label.
+	MixWith   int
+	MixWeight float32
 }
 
 // Sink receives candidates in a deterministic order: per target, in the order they were made.
@@ -138,7 +143,7 @@ func NewOptions(e *bindings.Engine, g, screen *bindings.Model, real *data.Datase
 			return o, err
 		}
 	}
-	if NeedsEncode(cfg.Latent) {
+	if cfg.NeedsEncode() {
 		if o.Latents, err = EncodeReal(e, g, real, 500, cfg.Latent == LatentEdit); err != nil {
 			return o, err
 		}
@@ -165,6 +170,10 @@ type batch struct {
 	// for drawn content. asDrawn: the rows are real images (ConditionContent), accepted unscreened.
 	content []string
 	asDrawn bool
+	// mixWith[i] and mixW[i] are row i's blend (Config.Blend): its confuser and that class's
+	// share of its soft label; nil when the rows are not blends.
+	mixWith []int64
+	mixW    []float32
 	// job: only ti, seq and n are set; a lane samples it (Config.Lanes)
 	job bool
 	// filled by the score stage
@@ -232,8 +241,8 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	if cfg.ProbCalibrated && (o.Calibration == nil || len(o.Calibration.Screen) != g.Meta.NumClasses) {
 		return nil, fmt.Errorf("generate: prob_calibrated needs the screen's calibration on real images (Calibration.CalibrateScreen, done by NewOptions)")
 	}
-	if NeedsEncode(cfg.Latent) && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
-		return nil, fmt.Errorf("generate: latent = %q needs the real images' latents of this generator (generate.EncodeReal)", cfg.Latent)
+	if cfg.NeedsEncode() && (o.Latents == nil || o.Latents.Dim != g.Meta.LatentDim) {
+		return nil, fmt.Errorf("generate: latent = %q (blend %v) needs the real images' latents of this generator (generate.EncodeReal)", cfg.Latent, cfg.Blend)
 	}
 	if cfg.Latent == LatentEdit && o.Latents.Resid == nil {
 		return nil, fmt.Errorf("generate: latent = %q needs the real images' residuals (generate.EncodeReal with resid)", cfg.Latent)
@@ -489,6 +498,9 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			if b.content != nil {
 				c.Content = b.content[row]
 			}
+			if b.mixWith != nil {
+				c.MixWith, c.MixWeight = int(b.mixWith[row]), b.mixW[row]
+			}
 			if t := targets[ti]; t.Condition != "" {
 				c.Attrs = map[string]float32{t.Condition: b.sev[row]}
 				c.Conditions = map[string]string{t.Condition: b.condBy}
@@ -658,9 +670,9 @@ func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
 			mode = StepGraph
 		}
 	}
-	if mode == StepSplit || cfg.ProbCalibrated || cfg.Latent == LatentEdit {
-		// The calibrated screen's per-class threshold and label rule live in screenBatch; an edit
-		// is finished on the host between sample and screen.
+	if mode == StepSplit || cfg.ProbCalibrated || cfg.Latent == LatentEdit || cfg.Blend > 0 {
+		// The calibrated screen's per-class threshold and label rule live in screenBatch, and so
+		// does a blend's two-class rule; an edit is finished on the host between sample and screen.
 		return nil, nil
 	}
 	return e.NewStep(m.Generator, m.Screen, cfg.BatchSize, cfg.ProbThreshold, mode == StepGraph)
@@ -682,10 +694,27 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	var z *bindings.Tensor
 	var err error
 	var donors, from []int
-	if cfg.Latent == LatentTransfer {
+	var blendShares []float64
+	if cfg.Blend > 0 {
+		donors, blendShares = o.Latents.blendDonors(t.Class, t.ConfusedWith)
+	} else if cfg.Latent == LatentTransfer {
 		donors = o.Latents.donors(t.Class, t.ConfusedWith)
 	}
 	switch {
+	case blendShares != nil:
+		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
+		zs, with, u := o.Latents.DrawBlend(lr, t.Class, donors, blendShares, n, cfg.Temperature)
+		b.mixWith, b.mixW = with, u
+		for i := range b.mixW {
+			b.mixW[i] *= cfg.Blend
+		}
+		z, err = e.FromF32(zs, int64(n), int64(o.Latents.Dim))
+	case cfg.Blend > 0 && cfg.Latent != LatentPrior && o.Latents.Count(t.Class) > 0:
+		// No confuser with latents: a plain draw between real images of the class.
+		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
+		var zs []float32
+		zs, from = o.Latents.Draw(lr, t.Class, n, cfg.Temperature, 1)
+		z, err = e.FromF32(zs, int64(n), int64(o.Latents.Dim))
 	case (cfg.Latent == LatentReal || cfg.Latent == LatentEdit) && o.Latents.Count(t.Class) > 0:
 		lr := rand.New(rand.NewPCG(b.seed, 0x9e3779b97f4a7c15))
 		reach := float32(1)
@@ -973,6 +1002,9 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 	if b.prob, err = prob.F32(); err != nil {
 		return nil, err
 	}
+	if b.mixWith != nil {
+		return blendVerdicts(logits, b, class, thr)
+	}
 	if !cfg.ProbCalibrated {
 		return acc.I64()
 	}
@@ -984,6 +1016,31 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 			} else {
 				b.verdict[i] = int64(bindings.VerdictProb)
 			}
+		}
+	}
+	return acceptedRows(b.verdict), nil
+}
+
+// blendVerdicts re-judges a batch of blends (Config.Blend): a row that is not NaN passes when the
+// screen's probability of its two classes together reaches thr, whichever of the two the screen
+// prefers; b.prob becomes that sum.
+func blendVerdicts(logits *bindings.Tensor, b *batch, cls int, thr float32) ([]int64, error) {
+	lg, err := logits.F32()
+	if err != nil {
+		return nil, err
+	}
+	k := len(lg) / b.n
+	p := make([]float32, k)
+	for i, v := range b.verdict {
+		if bindings.Verdict(v) == bindings.VerdictNaN {
+			continue
+		}
+		train.Softmax(lg[i*k:(i+1)*k], p)
+		b.prob[i] = min(p[cls]+p[b.mixWith[i]], 1)
+		if b.prob[i] >= thr {
+			b.verdict[i] = int64(bindings.VerdictAccept)
+		} else {
+			b.verdict[i] = int64(bindings.VerdictProb)
 		}
 	}
 	return acceptedRows(b.verdict), nil

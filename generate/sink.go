@@ -88,9 +88,13 @@ func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
 	if err := writeNoSync(p, png); err != nil {
 		return data.Record{}, err
 	}
-	return data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
+	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
 		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: s.Round, Target: c.Target.ID, Seed: c.Seed,
-			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions, Content: c.Content}}, nil
+			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions, Content: c.Content}}
+	if c.MixWeight > 0 {
+		rec.Mix = &data.RecordMix{With: s.ClassNames[c.MixWith], Weight: c.MixWeight}
+	}
+	return rec, nil
 }
 
 func writeNoSync(p string, b []byte) error {

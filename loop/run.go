@@ -126,6 +126,10 @@ func (r *Runner) check() error {
 			return fmt.Errorf("generate.latent = %q: models.generator %s has no encode(x, y, attrs) -> (mu, logvar); use latent = %q or a generator with encode",
 				r.Job.Generate.Latent, m.ref, generate.LatentPrior)
 		}
+		if noEncode && r.Job.Generate.Blend > 0 {
+			return fmt.Errorf("generate.blend = %v: models.generator %s has no encode(x, y, attrs) -> (mu, logvar), and blends are drawn between real images' latents; set blend = 0 or use a generator with encode",
+				r.Job.Generate.Blend, m.ref)
+		}
 		*m.dst = p
 	}
 	if r.splits, err = LoadSplits(r.E, &r.Job); err != nil {

@@ -548,7 +548,7 @@ func Predict(e *bindings.Engine, m *bindings.Model, ds *data.Dataset, batch int)
 		}
 		for i := 0; i < hi-lo; i++ {
 			row := logits[i*k : (i+1)*k]
-			softmaxInto(row, out.Probs[(lo+i)*k:(lo+i+1)*k])
+			Softmax(row, out.Probs[(lo+i)*k:(lo+i+1)*k])
 			best := 0
 			for c := range row {
 				if row[c] > row[best] {
@@ -561,7 +561,8 @@ func Predict(e *bindings.Engine, m *bindings.Model, ds *data.Dataset, batch int)
 	return out, nil
 }
 
-func softmaxInto(logits, dst []float32) {
+// Softmax writes the softmax of one row of logits into dst (len(logits)).
+func Softmax(logits, dst []float32) {
 	mx := logits[0]
 	for _, v := range logits {
 		mx = max(mx, v)
