@@ -68,6 +68,8 @@ func TestTinyAllMethods(t *testing.T) {
 		t.Errorf("GAM cell round_test_ba = %q, want two rounds' test balanced accuracy", rb)
 	}
 
+	checkGeneratorQuality(t, b, out)
+
 	// A second run finds every cell done and trains nothing.
 	cell := filepath.Join(out, "cells", "erm-s0.json")
 	before, _ := os.Stat(cell)
@@ -199,5 +201,38 @@ func TestOptions(t *testing.T) {
 	o.Defaults()
 	if got := strings.Join(o.ordered(), ","); got != "augment,mixup,gam,gam-plus" {
 		t.Errorf("gam-plus alone runs %s", got)
+	}
+}
+
+// checkGeneratorQuality checks seed 0's judgement of the shared generator and its table.
+func checkGeneratorQuality(t *testing.T, b *Bench, out string) {
+	t.Helper()
+	var gq GeneratorQuality
+	if err := jsonfile.ReadJSON(filepath.Join(b.seedDir(0), QualityFile), &gq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(b.seedDir(0), SamplesFile)); err != nil {
+		t.Error(err)
+	}
+	// GAM ran, so its round-0 target judges the generator, not the screen.
+	if gq.Embed != "target" || len(gq.Classes) != 10 {
+		t.Fatalf("generator judged in the %s's embed, %d classes", gq.Embed, len(gq.Classes))
+	}
+	for _, cf := range gq.Classes {
+		if cf.Skipped != "" || cf.N != qualityPerClass || cf.NReal < 4 || !(cf.FD > 0) ||
+			cf.Precision < 0 || cf.Precision > 1 || cf.Recall < 0 || cf.Recall > 1 {
+			t.Errorf("generator figures %+v", cf)
+		}
+	}
+	var r Results
+	if err := jsonfile.ReadJSON(filepath.Join(out, "results.json"), &r); err != nil {
+		t.Fatal(err)
+	}
+	if q := r.GeneratorQuality; q == nil || len(q.Mean) != 10 || q.Mean[0].Seeds != 1 || q.Mean[0].FD != gq.Classes[0].FD {
+		t.Errorf("results.json generator_quality = %+v", q)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
+	if !strings.Contains(string(md), "## The shared generator against real images, per class") {
+		t.Error("results.md lacks the generator's table")
 	}
 }
