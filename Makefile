@@ -37,7 +37,7 @@ $(BUILD)/zoo/.stamp: $(BUILD)/.deps $(ZOO_SRC)
 	@touch $@
 
 $(BUILD)/gam-native: $(BUILD)/.deps $(GO_FILES) go.mod go.sum engine/include/gam.h
-	go build -o $@ ./cmd/gam-native
+	go build -buildvcs=auto -o $@ ./cmd/gam-native
 
 test: $(BUILD)/gam-native $(BUILD)/libgam_engine.so $(BUILD)/zoo/.stamp
 	GAM_REQUIRE_ENGINE=1 GAM_ENGINE=$(CURDIR)/$(BUILD)/libgam_engine.so GAM_ZOO=$(CURDIR)/$(BUILD)/zoo \
