@@ -16,6 +16,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
@@ -613,7 +614,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			tr.MeanMargin = s / float64(len(margins[i]))
 		}
 		if tr.Shortfall > 0 {
-			progress.Logf("generate: target %s got %d of %d after %d attempts (rejected: %v)", tr.ID, tr.Accepted, tr.Quota, tr.Attempts, tr.Rejected)
+			progress.Logf("generate: target %s got %d of %d after %d attempts (rejected: %s)", tr.ID, tr.Accepted, tr.Quota, tr.Attempts, human.Counts(tr.Rejected))
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()

@@ -206,8 +206,8 @@ func (j *Job) Validate() error {
 		return errors.New("data.source: empty; want fashion-mnist, mnist, idx:DIR, imagefolder:DIR or manifest:FILE")
 	case j.Models.Generator == "" || j.Models.Target == "" || j.Models.Screen == "":
 		return errors.New("models: generator, target and screen are all required (zoo:NAME or a file)")
-	case j.Loop.Rounds < 1:
-		return fmt.Errorf("loop.rounds = %d: want >= 1", j.Loop.Rounds)
+	case j.Loop.Rounds < 0:
+		return fmt.Errorf("loop.rounds = %d: want >= 1 (or 0: set-up only, the trained generator and screen)", j.Loop.Rounds)
 	case j.Plan.Budget <= 0:
 		return fmt.Errorf("plan.budget = %d: want > 0 images per round", j.Plan.Budget)
 	case j.Loop.BudgetTotal < 0:

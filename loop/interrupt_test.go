@@ -142,10 +142,12 @@ func TestInterruptedGenerationIsRedoneOnResume(t *testing.T) {
 		if part < refR1/3 || part >= refR1 {
 			t.Fatalf("interrupted round 1 left %d records, want between %d and %d", part, refR1/3, refR1-1)
 		}
+		r.Close() // the folder's lock: Resume takes it again
 		r2, err := Resume(e, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer r2.Close()
 		if err := r2.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}

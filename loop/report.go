@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/report"
@@ -245,7 +246,7 @@ func markdown(rep *Report) string {
 		}
 		for _, t := range e.Generation.Targets {
 			p := filepath.ToSlash(filepath.Join("rounds", roundDir(e.Round), "grid_"+fileSafe.ReplaceAllString(t.ID, "-")+".png"))
-			fmt.Fprintf(&b, "- round %d, %s: %d of %d accepted after %d tries, rejected %v ([grid](%s))\n", e.Round, t.ID, t.Accepted, t.Quota, t.Attempts, t.Rejected, p)
+			fmt.Fprintf(&b, "- round %d, %s: %d of %d accepted after %d tries, rejected %s ([grid](%s))\n", e.Round, t.ID, t.Accepted, t.Quota, t.Attempts, human.Counts(t.Rejected), p)
 		}
 	}
 	b.WriteString(qualityMarkdown(rep.GeneratedVsReal))

@@ -13,6 +13,8 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/internal/dirlock"
+	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
@@ -27,6 +29,10 @@ type Runner struct {
 	State  *State
 	splits *data.Splits
 	paths  struct{ generator, target, screen string }
+	// flatModels puts the set-up's trained models in Dir itself (TrainModels) instead of Dir/models.
+	flatModels bool
+	// lock holds the run folder for this process (Prepare, Resume) until Close.
+	lock *dirlock.Lock
 	// Reviewed, when set, returns the records that reviewers accepted or relabeled; they join the
 	// training set from the next round on.
 	Reviewed func(runDir string, classNames []string) ([]data.Record, error)
@@ -51,7 +57,19 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 		return nil, err
 	}
 	r.Dir = dir
+	// The folder is this process's from here on; checked again under the lock, as another
+	// process may have taken it meanwhile.
+	lock, err := dirlock.AcquireDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	r.lock = lock
+	if err := checkRunDir(dir); err != nil {
+		r.Close()
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "models"), 0o755); err != nil {
+		r.Close()
 		return nil, err
 	}
 	var buf []byte
@@ -81,7 +99,22 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 }
 
 // Resume reopens a run folder: its job.toml and state.json.
+// The folder is locked for this process until Close.
 func Resume(e *bindings.Engine, dir string) (*Runner, error) {
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	r, err := resume(e, dir)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	r.lock = lock
+	return r, nil
+}
+
+func resume(e *bindings.Engine, dir string) (*Runner, error) {
 	j, err := LoadJob(filepath.Join(dir, "job.toml"))
 	if err != nil {
 		return nil, err
@@ -95,6 +128,13 @@ func Resume(e *bindings.Engine, dir string) (*Runner, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Close releases the run folder's lock (the process's end releases it too).
+func (r *Runner) Close() error {
+	err := r.lock.Release()
+	r.lock = nil
+	return err
 }
 
 // check loads data and models once, so a bad job fails before its run folder exists.
@@ -182,6 +222,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.stage(ctx, "setup/screen", func() error { return r.trainScreen(ctx) }); err != nil {
 		return err
 	}
+	if j.Loop.Rounds == 0 {
+		// loop.rounds = 0: set-up only, the trained generator and screen in models/ (for
+		// `gam-native generate`); no target is trained, so there is no report.
+		progress.Logf("loop.rounds = 0: set-up only; trained models in %s", r.path("models"))
+		return nil
+	}
 	if err := r.stage(ctx, "r0/train", func() error { return r.trainTarget(ctx, 0) }); err != nil {
 		return err
 	}
@@ -224,8 +270,44 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.stage(ctx, "final/report", r.writeReport)
 }
 
+// TrainModels runs only a job's set-up stages, the ones a run starts with: it trains the
+// generator and the screen as the job says and writes them to dir/generator.pt and dir/screen.pt
+// (with their loss histories in dir/setup/), for `gam-native generate`. Nothing else is written.
+func TrainModels(ctx context.Context, e *bindings.Engine, j Job, dir string) error {
+	r := &Runner{Job: j, E: e, flatModels: true}
+	if err := r.check(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	r.Dir = dir
+	progress.Logf("train-models: %d training images, %d classes", r.splits.Train.Len(), r.splits.Train.NumClasses())
+	for _, s := range []struct {
+		name string
+		f    func(context.Context) error
+	}{{"generator", r.trainGenerator}, {"screen", r.trainScreen}} {
+		progress.Logf("== setup/%s", s.name)
+		if err := s.f(ctx); err != nil {
+			return fmt.Errorf("setup/%s: %w", s.name, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("setup/%s: interrupted: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// modelPath is where the set-up writes a trained model: models/NAME in a run folder.
+func (r *Runner) modelPath(name string) string {
+	if r.flatModels {
+		return r.path(name)
+	}
+	return r.path("models", name)
+}
+
 func (r *Runner) trainGenerator(ctx context.Context) error {
-	dst := r.path("models", "generator.pt")
+	dst := r.modelPath("generator.pt")
 	g, err := r.E.LoadModel(r.paths.generator, bindings.RoleGenerator)
 	if err != nil {
 		return err
@@ -274,7 +356,7 @@ func (r *Runner) trainScreen(ctx context.Context) error {
 			return err
 		}
 	}
-	return m.Save(r.path("models", "screen.pt"))
+	return m.Save(r.modelPath("screen.pt"))
 }
 
 // generatedSet is every accepted image of rounds before `before` (and reviewed ones), minus
@@ -575,10 +657,10 @@ func (r *Runner) feedback(n int) error {
 		r.State.RolledBack = append(r.State.RolledBack, fmt.Sprintf("%d/%s", n, id))
 	}
 	if len(rep.Rollback) > 0 {
-		progress.Logf("round %d: rolling back the images of %v", n, rep.Rollback)
+		progress.Logf("round %d: rolling back the images of %s", n, human.List(rep.Rollback))
 	}
 	if rep.Flagged() {
-		progress.Logf("round %d hurt %v: rolling back the images of %v", n, rep.Harmed, rep.Rollback)
+		progress.Logf("round %d hurt %s: rolling back the images of %s", n, harmsText(rep.Harmed), human.List(rep.Rollback))
 	}
 	ba := cur.Summary.BalancedAccuracy
 	if r.State.BestRound < 0 {
@@ -639,4 +721,13 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return jsonfile.WriteAtomic(dst, b)
+}
+
+// harmsText is "coat -0.70, shirt -0.05": each harmed class with its recall change.
+func harmsText(hs []plan.Harm) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.Class + " " + human.Delta(h.Delta)
+	}
+	return human.List(parts)
 }

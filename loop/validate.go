@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gam-native/gam-native/internal/dirlock"
 	"github.com/gam-native/gam-native/train"
 )
 
@@ -209,7 +210,7 @@ func checkRunDir(dir string) error {
 	}
 	for _, e := range ents {
 		// What Prepare writes before state.json: a run killed while it was being prepared.
-		if n := e.Name(); n != "models" && n != "job.toml" && n != "classes.json" && !strings.HasPrefix(n, ".job") && !strings.HasPrefix(n, ".classes.json") && !strings.HasPrefix(n, ".state.json") {
+		if n := e.Name(); n != dirlock.Name && n != "models" && n != "job.toml" && n != "classes.json" && !strings.HasPrefix(n, ".job") && !strings.HasPrefix(n, ".classes.json") && !strings.HasPrefix(n, ".state.json") {
 			return fmt.Errorf("run folder %s: not empty and not a run (it holds %s): want a new or empty folder", dir, quoted(n))
 		}
 	}
