@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/report"
@@ -29,7 +31,13 @@ func init() {
 			"       --screen runs/X/models/screen.pt --data fashion-mnist\n\n" +
 			"Interrupted (SIGINT, SIGTERM), it keeps the images accepted so far in the manifest and exits\n" +
 			"non-zero; the same command again (same plan, seed and --out) makes the same images, keeps\n" +
-			"each one once and completes the quotas.\n" + exitCodesHelp,
+			"each one once and completes the quotas.\n\n" +
+			"The zoo's models (zoo:NAME, the defaults) are exported untrained: generate refuses them unless\n" +
+			"--allow-untrained; train them first with `gam-native train-models --config job.toml --out DIR`.\n" +
+			"A target that gets fewer images than its count is a shortfall: the images are written, the table\n" +
+			"says it, and generate exits 3, unless --allow-shortfall. generate holds --out (OUT/.lock, with its\n" +
+			"pid) while it runs: a second generate into the same folder is refused with the holder's pid.\n" +
+			exitCodesHelp + "\n" + exitShortfallHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl; appended to when it exists)"},
@@ -40,6 +48,8 @@ func init() {
 			&cli.StringFlag{Name: "config", Usage: "job `TOML` whose [generate] table is used"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed: the same seed and plan give the same images"},
 			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
+			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (default: exit 3)"},
+			&cli.BoolFlag{Name: "allow-untrained", Usage: "accept the zoo's untrained models (zoo:NAME) for --generator, --screen, --target"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},
 		Action: runGenerate,
@@ -58,6 +68,20 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !c.Bool("allow-untrained") {
+		for _, flag := range []string{"generator", "screen", "target"} {
+			if err := refuseUntrained(flag, c.String(flag)); err != nil {
+				return err
+			}
+		}
+	}
+	// --out is this process's before anything is loaded: a second generate into it is refused at once.
+	out := c.String("out")
+	unlock, err := lockDir(out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	e, err := openEngine(c)
 	if err != nil {
 		return err
@@ -92,11 +116,15 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := generate.NewOptions(e, g, screen, real, job.Generate, c.Uint64("seed"), c.Int("round"))
+	// generate.batch_size left out: the memory budget ([plan.memory]) sizes the batch.
+	gcfg, batch, err := loop.GenerateBatch(e, job, models)
 	if err != nil {
 		return err
 	}
-	out := c.String("out")
+	opts, err := generate.NewOptions(e, g, screen, real, gcfg, c.Uint64("seed"), c.Int("round"))
+	if err != nil {
+		return err
+	}
 	reviewDir := ""
 	if job.Generate.ReviewBand > 0 {
 		reviewDir = filepath.Join(out, "review")
@@ -114,10 +142,31 @@ func runGenerate(c *cli.Context) error {
 		return withCause(ctx, err)
 	}
 	var rows [][]string
+	var short []string
 	for _, t := range res.Targets {
-		rows = append(rows, []string{t.ID, fmt.Sprint(t.Quota), fmt.Sprint(t.Accepted), fmt.Sprint(t.Pending), fmt.Sprint(t.Attempts), fmt.Sprint(t.Rejected)})
+		rows = append(rows, []string{t.ID, fmt.Sprint(t.Quota), fmt.Sprint(t.Accepted), fmt.Sprint(t.Pending), fmt.Sprint(t.Attempts), human.Counts(t.Rejected)})
+		if t.Shortfall > 0 {
+			short = append(short, fmt.Sprintf("%s %d of %d", t.ID, t.Accepted, t.Quota))
+		}
 	}
 	fmt.Print(report.Aligned([]string{"target", "quota", "accepted", "pending", "tried", "rejected"}, rows))
 	fmt.Printf("%d accepted in %.1fs: %s\n", res.Accepted, res.Seconds, filepath.Join(out, "manifest.jsonl"))
+	batch.OOMRetries, batch.FinalBatch = res.OOMRetries, res.EngineBatch
+	fmt.Println("batch size: " + batch.String())
+	if len(short) > 0 && !c.Bool("allow-shortfall") {
+		return &shortfallError{targets: short}
+	}
 	return nil
+}
+
+// refuseUntrained refuses a zoo model: the zoo's files are exported untrained (zoo/README.md),
+// and images from an untrained generator, screened by an untrained screen, are noise.
+func refuseUntrained(flag, ref string) error {
+	if !strings.HasPrefix(ref, "zoo:") {
+		return nil
+	}
+	return fmt.Errorf("--%s %s is the zoo's untrained model: train the generator and screen first,\n"+
+		"   gam-native train-models --config job.toml --out models/\n"+
+		"then pass --generator models/generator.pt --screen models/screen.pt (a run folder's models/ holds them\n"+
+		"too), or add --allow-untrained to use the zoo's models as they are", flag, ref)
 }

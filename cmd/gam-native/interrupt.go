@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 // Exit codes (docs/job.md "Exit codes"; the commands' --help says them too).
 const (
 	exitError = 1 // any error: a bad input, a failed stage, a full disk
+	// exitShortfall: `generate` wrote its images, but a target got fewer than its count (and
+	// --allow-shortfall was not given).
+	exitShortfall = 3
 	// A command interrupted by SIGINT or SIGTERM exits 128 + the signal's number, as a shell
 	// reports a process the signal ended: 130 (SIGINT) or 143 (SIGTERM). What was finished is
 	// kept; `run --resume DIR` or the same `generate` again completes the work.
@@ -21,6 +25,15 @@ const (
 
 const exitCodesHelp = "Exit codes: 0 done; 1 error; 130 (SIGINT) or 143 (SIGTERM) interrupted: nothing half-done is\n" +
 	"recorded as done, and running the same command again (run: --resume DIR) finishes the work."
+
+const exitShortfallHelp = "3: a shortfall, a target got fewer images than its count (the images made are written)."
+
+// shortfallError is a `generate` that wrote its images but fell short of a quota.
+type shortfallError struct{ targets []string }
+
+func (s *shortfallError) Error() string {
+	return fmt.Sprintf("short of the plan's counts (exit %d; --allow-shortfall accepts it): %s", exitShortfall, strings.Join(s.targets, ", "))
+}
 
 // interrupted is the cause of a context cancelled by a signal.
 type interrupted struct{ sig os.Signal }
@@ -67,9 +80,12 @@ func withCause(ctx context.Context, err error) error {
 // exitCode maps a command's error to the process's exit status.
 func exitCode(err error) int {
 	var in *interrupted
+	var sf *shortfallError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &sf):
+		return exitShortfall
 	case errors.As(err, &in) && in.sig == syscall.SIGTERM:
 		return exitSIGTERM
 	case errors.As(err, &in), errors.Is(err, context.Canceled):

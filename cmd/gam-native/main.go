@@ -15,8 +15,9 @@ var commands []*cli.Command
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:  "gam-native",
-		Usage: "targeted generative data augmentation for a classifier's weak classes and segments",
+		Name:    "gam-native",
+		Version: version(),
+		Usage:   "targeted generative data augmentation for a classifier's weak classes and segments",
 		Description: "gam-native closes the loop between a classifier's weaknesses and its training data:\n" +
 			"it measures per-class and per-segment validation metrics, plans a generation budget over\n" +
 			"the weak targets, generates images for them with a conditional VAE or GAN, screens them,\n" +

@@ -34,7 +34,10 @@ func reviewCommand() *cli.Command {
 			"most uncertain first. Decisions go to RUN_DIR/review/decisions.jsonl as they are made;\n" +
 			"accepted and relabeled images join the training set at the run's next round.\n" +
 			"The server binds loopback by default; any other address needs --token, which the page\n" +
-			"then sends with every decision. See docs/review.md.",
+			"then sends with every decision. See docs/review.md.\n\n" +
+			"Examples:\n" +
+			"   gam-native review runs/fashion-mnist-lt-20261126-101500\n" +
+			"   gam-native review --addr 0.0.0.0:8787 --token s3cret --reviewer ana runs/X   # off loopback",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8787", Usage: "listen address (host:port); non-loopback needs --token"},
 			&cli.StringFlag{Name: "token", Usage: "secret required on every decision (set it to bind off loopback)", EnvVars: []string{"GAM_REVIEW_TOKEN"}},
@@ -60,6 +63,12 @@ func reviewCommand() *cli.Command {
 				Name:      "export-ls",
 				Usage:     "write the images still without a decision as Label Studio tasks",
 				ArgsUsage: "RUN_DIR",
+				Description: "Writes RUN_DIR's pending images that have no decision yet as a Label Studio tasks file\n" +
+					"(JSON), each image's URL the prefix plus its path under review/; --config writes the matching\n" +
+					"labeling config (XML). Import the annotations back with `gam-native review import-ls`.\n\n" +
+					"Example:\n" +
+					"   gam-native review export-ls --out tasks.json --config labeling.xml runs/X\n" +
+					"   gam-native review export-ls --out tasks.json --url-prefix https://files.example.org/runs/X/review/ runs/X",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "out", Usage: "tasks file to write (JSON; required)"},
 					&cli.StringFlag{Name: "url-prefix", Value: "http://127.0.0.1:8787/img/", Usage: "prefix of each image URL; the path under review/ follows (default: a running `gam-native review`)"},
@@ -94,6 +103,11 @@ func reviewCommand() *cli.Command {
 				Name:      "import-ls",
 				Usage:     "append the decisions of a Label Studio JSON export",
 				ArgsUsage: "RUN_DIR EXPORT.json",
+				Description: "Reads a Label Studio JSON export of the tasks that `review export-ls` wrote and appends each\n" +
+					"annotated image's decision (accept, reject, or a relabel to another class) to\n" +
+					"RUN_DIR/review/decisions.jsonl; an image already decided the same way is left as it is.\n\n" +
+					"Example:\n" +
+					"   gam-native review import-ls --reviewer ana runs/X export.json",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "reviewer", Usage: "name recorded with the decisions (default: each annotation's completed_by)"},
 				},

@@ -27,7 +27,10 @@ func init() {
 			"   gam-native run --print-default > job.toml       # start your own job from the default\n" +
 			"   gam-native run --resume runs/fashion-mnist-lt-20261126-101500\n\n" +
 			"SIGINT or SIGTERM stops the run between batches; the stage it was in is not recorded as done,\n" +
-			"and --resume redoes it (the images it had accepted are kept, each once).\n" + exitCodesHelp,
+			"and --resume redoes it (the images it had accepted are kept, each once).\n\n" +
+			"A run holds its folder (DIR/.lock, with its pid) while it runs: a second `run --resume DIR` is\n" +
+			"refused with the holder's pid. loop.rounds = 0 trains the generator and screen only (set-up):\n" +
+			"DIR/models/generator.pt and screen.pt, for `gam-native generate` (as `gam-native train-models`).\n" + exitCodesHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "job `TOML` file (default: the embedded default job)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in `DIR` from its last completed stage"},
@@ -65,6 +68,7 @@ func runRun(c *cli.Context) error {
 			return err
 		}
 	}
+	defer r.Close()
 	r.Reviewed = func(dir string, classes []string) ([]data.Record, error) {
 		acc, _, err := review.Resolved(dir, classes)
 		return acc, err
@@ -73,6 +77,10 @@ func runRun(c *cli.Context) error {
 	defer stop()
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("%w (continue with: gam-native run --resume %s)", withCause(ctx, err), r.Dir)
+	}
+	if r.Job.Loop.Rounds == 0 {
+		fmt.Printf("set-up only (loop.rounds = 0): %s, %s\n", filepath.Join(r.Dir, "models", "generator.pt"), filepath.Join(r.Dir, "models", "screen.pt"))
+		return nil
 	}
 	if err := loop.PrintSummary(os.Stdout, r); err != nil {
 		return err
