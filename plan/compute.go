@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Predictions is one validation pass, as plain slices so that any data source can fill it.
@@ -87,7 +88,7 @@ func (p *Predictions) Validate() error {
 	order := p.attrOrder()
 	for i, a := range order {
 		if _, ok := BucketOf(a); !ok {
-			return fmt.Errorf("attr_names[%d]: unknown condition %q (known: %v)", i, a, AttrNames)
+			return fmt.Errorf("attr_names[%d]: unknown condition %q (known: %s)", i, a, strings.Join(AttrNames, ", "))
 		}
 	}
 	if p.Attrs != nil {

@@ -144,7 +144,7 @@ func checkTrainCounts(tc map[string]int, classes []string) error {
 			return fmt.Errorf("train_counts[%q]: unknown class %q", id, cls)
 		}
 		if seg != "" && bucketIndex(seg) < 0 {
-			return fmt.Errorf("train_counts[%q]: unknown segment %q (known: %v)", id, seg, Buckets)
+			return fmt.Errorf("train_counts[%q]: unknown segment %q (known: %s)", id, seg, strings.Join(Buckets, ", "))
 		}
 		if n < 0 {
 			return fmt.Errorf("train_counts[%q]: negative count %d", id, n)

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // precomputed validates a metrics-mode document and turns it into Metrics. Counts that the format
@@ -61,7 +62,7 @@ func (doc *metricsFile) precomputed(opt MetricsOptions) (*Metrics, error) {
 			bucket = b
 		}
 		if bucketIndex(bucket) < 0 {
-			return nil, fmt.Errorf("%s.condition: unknown condition %q (known: %v or %v)", field, *d.Condition, Buckets, AttrNames)
+			return nil, fmt.Errorf("%s.condition: unknown condition %q (known: %s, or %s)", field, *d.Condition, strings.Join(Buckets, ", "), strings.Join(AttrNames, ", "))
 		}
 		u, err := d.unit(field, index, names, bucket, m.PerClass)
 		if err != nil {
@@ -135,7 +136,7 @@ func (d unitDoc) unit(field string, index map[string]int, names []string, bucket
 	}
 	c, ok := index[*d.Class]
 	if !ok {
-		return u, fmt.Errorf("%s.class: unknown class %q (known: %v)", field, *d.Class, names)
+		return u, fmt.Errorf("%s.class: unknown class %q (known: %s)", field, *d.Class, strings.Join(names, ", "))
 	}
 	if d.Condition != nil && classes == nil {
 		return u, fmt.Errorf("%s.condition: not allowed in metrics.classes (put segments in metrics.segments)", field)
@@ -204,7 +205,7 @@ func (d unitDoc) unit(field string, index map[string]int, names []string, bucket
 			}
 		}
 		if total > 1+1e-9 {
-			return u, fmt.Errorf("%s.confused_with: shares sum to %v, above 1 (they are shares of the class's misses)", field, total)
+			return u, fmt.Errorf("%s.confused_with: shares sum to %.4f, above 1 (they are shares of the class's misses)", field, total)
 		}
 		sortConfusers(u.ConfusedWith)
 		if len(u.ConfusedWith) > maxConfusers {

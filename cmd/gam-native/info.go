@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -104,10 +106,27 @@ func runInfo(c *cli.Context) error {
 				continue
 			}
 			m := z.Meta
-			fmt.Printf("  %-10s  %s %s classes=%d image=%v latent=%d attrs=%v trainable=%v\n", filepath.Base(z.File), m.Contract, m.Kind, m.NumClasses, m.ImageShape, m.LatentDim, m.AttrNames, m.Trainable)
+			fmt.Printf("  %-10s  %s %s classes=%d image=%s latent=%d attrs=%s trainable=%v\n", filepath.Base(z.File), m.Contract, m.Kind, m.NumClasses, shapeText(m.ImageShape), m.LatentDim, attrsText(m.AttrNames), m.Trainable)
 		}
 	}
 	return nil
 }
 
 func gib(b uint64) float64 { return float64(b) / (1 << 30) }
+
+// shapeText is an image shape as people write it: "1x28x28".
+func shapeText(s [3]int) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, "x")
+}
+
+// attrsText is "blur,shadow", or "none".
+func attrsText(a []string) string {
+	if len(a) == 0 {
+		return "none"
+	}
+	return strings.Join(a, ",")
+}
