@@ -26,6 +26,9 @@ type Bench struct {
 	splits *data.Splits
 	full   *data.Dataset // the whole training pool the split was drawn from (real-balanced)
 	target string        // resolved path of the target classifier
+	// ctx is Run's: every training checks it between batches, so a signal stops a cell in
+	// seconds (the cell is not saved and runs again on resume).
+	ctx context.Context
 }
 
 // New checks the options, loads the split and resolves the models; nothing is written yet.
@@ -68,6 +71,7 @@ func (b *Bench) seedDir(seed uint64) string {
 
 // Run runs every missing (method, seed) cell, seed by seed, writing the results after each.
 func (b *Bench) Run(ctx context.Context) (*Results, error) {
+	b.ctx = ctx
 	o := &b.O
 	if err := os.MkdirAll(filepath.Join(o.Out, "cells"), 0o755); err != nil {
 		return nil, err
@@ -178,7 +182,7 @@ func classifierSeed(seed uint64) uint64 { return seed*7 + 3 }
 // baseOptions is the reference protocol: 12 epochs (Options.Epochs), Adam 1e-3, batch 128.
 func (b *Bench) baseOptions(method string, seed uint64) train.ClassifierOptions {
 	return train.ClassifierOptions{Epochs: b.O.Epochs, BatchSize: 128, LR: 1e-3, Seed: classifierSeed(seed),
-		Sampling: train.SampleUniform, LRSchedule: b.O.LRSchedule, Label: fmt.Sprintf("%s s%d", method, seed)}
+		Sampling: train.SampleUniform, LRSchedule: b.O.LRSchedule, Label: fmt.Sprintf("%s s%d", method, seed), Ctx: b.ctx}
 }
 
 // remedyOptions are the classifier options of methods 1-5.

@@ -3,6 +3,7 @@ package efficacy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"github.com/gam-native/gam-native/internal/jsonfile"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
@@ -234,5 +236,29 @@ func checkGeneratorQuality(t *testing.T, b *Bench, out string) {
 	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
 	if !strings.Contains(string(md), "## The shared generator against real images, per class") {
 		t.Error("results.md lacks the generator's table")
+	}
+}
+
+// A cancelled context (a signal) stops a cell mid-training within seconds: Run returns the
+// cancellation and the cell is not saved, so a resumed run trains it again.
+func TestCancelStopsTraining(t *testing.T) {
+	e := testEngine(t)
+	out := filepath.Join(t.TempDir(), "eff")
+	b, err := New(e, Options{Tiny: true, Out: out, Scenario: data.LongTailScenario, Methods: []string{MethodERM}, Epochs: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	t0 := time.Now()
+	_, err = b.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run returned %v, want the cancellation", err)
+	}
+	if d := time.Since(t0); d > 20*time.Second {
+		t.Errorf("Run took %v after a cancel at 1 s: training does not check the context", d)
+	}
+	if _, err := os.Stat(b.cellPath(MethodERM, 0)); !os.IsNotExist(err) {
+		t.Errorf("the interrupted cell was saved: %v", err)
 	}
 }

@@ -57,7 +57,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		t0 := time.Now()
 		// The loop's own seed for its generator (Job.Seed*7+1).
 		hist, err := train.Generator(b.E, g, b.splits.Train, train.GeneratorOptions{Epochs: b.O.GenEpochs, Balanced: true,
-			Seed: seed*7 + 1, Label: fmt.Sprintf("generator s%d", seed)})
+			Seed: seed*7 + 1, Label: fmt.Sprintf("generator s%d", seed), Ctx: b.ctx})
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +82,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		progress.Logf("efficacy: seed %d: training the screen (%d epochs, class-balanced)", seed, b.O.ScreenEpochs)
 		t0 := time.Now()
 		hist, err := train.Classifier(b.E, m, b.splits.Train, nil, train.ClassifierOptions{Epochs: b.O.ScreenEpochs,
-			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed),
+			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed), Ctx: b.ctx,
 			Conditions: loop.ScreenConditions(b.O.Scenario, b.O.Params)})
 		if err != nil {
 			return nil, err

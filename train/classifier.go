@@ -57,7 +57,10 @@ type ClassifierOptions struct {
 	// Label shown on the progress bar.
 	Label string `toml:"-"`
 	// Ctx, when set, is checked between batches: a cancelled one ends training with its error.
-	Ctx context.Context `toml:"-"`
+	Ctx context.Context `toml:"-" json:"-"`
+	// OOM, when set, receives the out-of-memory recovery: a step that runs out of engine memory is
+	// run again in halves (stepHalving).
+	OOM *OOMStats `toml:"-"`
 }
 
 // Learning-rate schedules (ClassifierOptions.LRSchedule).
@@ -202,6 +205,7 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 	defer bar.Done()
 	var hist []float32
 	var bias []float32
+	chunk := bs
 	for ep := 0; ep < o.Epochs; ep++ {
 		d := dr
 		if ep < genStart {
@@ -232,16 +236,16 @@ func Classifier(e *bindings.Engine, m *bindings.Model, realDS, genDS *data.Datas
 			if o.MixupAlpha > 0 {
 				lam = beta.Rand()
 			}
-			var loss float32
-			if soft {
-				var mx []data.Mix
-				if mix != nil {
-					mx = mix[:n]
+			loss, err := stepHalving(n, &chunk, o.OOM, o.Label, func(lo, hi int) (float32, error) {
+				if soft {
+					var mx []data.Mix
+					if mix != nil {
+						mx = mix[lo:hi]
+					}
+					return softStep(e, tr, px[lo*sz:hi*sz], ys[lo:hi], isGen[lo:hi], mx, realDS, k, bias, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
 				}
-				loss, err = softStep(e, tr, px[:n*sz], ys[:n], isGen[:n], mx, realDS, k, bias, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
-			} else {
-				loss, err = step(e, tr, px[:n*sz], ys[:n], isGen[:n], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
-			}
+				return step(e, tr, px[lo*sz:hi*sz], ys[lo:hi], isGen[lo:hi], realDS, classW, rowW, o.GenWeight, lam, o.Conditions, o.CondProb, rng)
+			})
 			if err != nil {
 				return hist, err
 			}

@@ -26,7 +26,10 @@ type GeneratorOptions struct {
 	Label    string  `toml:"-"`
 	// Ctx, when set, is checked between batches: a cancelled one ends training with its error
 	// (wrapping context.Canceled), never with a model reported as trained.
-	Ctx context.Context `toml:"-"`
+	Ctx context.Context `toml:"-" json:"-"`
+	// OOM, when set, receives the out-of-memory recovery: a step that runs out of engine memory is
+	// run again in halves (stepHalving).
+	OOM *OOMStats `toml:"-"`
 }
 
 // Defaults fills zero fields: 20 epochs of class-balanced sampling (the reference cVAE's), Adam
@@ -84,6 +87,7 @@ func Generator(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, o Genera
 	defer bar.Done()
 	var hist []float32
 	var seed uint64 = o.Seed * 1000003
+	chunk := bs
 	for ep := 0; ep < o.Epochs; ep++ {
 		idx := dr.epoch()
 		var sum float64
@@ -95,7 +99,9 @@ func Generator(e *bindings.Engine, g *bindings.Model, ds *data.Dataset, o Genera
 			n := hi - lo
 			gather(ds, nil, idx[lo:hi], px, ys, isGen, nil)
 			seed++
-			loss, err := generatorStep(e, g, tr, px[:n*sz], ys[:n], ds, o.CondProb, seed, rng)
+			loss, err := stepHalving(n, &chunk, o.OOM, o.Label, func(lo, hi int) (float32, error) {
+				return generatorStep(e, g, tr, px[lo*sz:hi*sz], ys[lo:hi], ds, o.CondProb, seed, rng)
+			})
 			if err != nil {
 				return hist, err
 			}
