@@ -3,7 +3,7 @@
     /usr/bin/python3 zoo/export.py --out DIR [--seed 0]
         [--image-shape C,H,W] [--num-classes K] [--latent-dim L] [--attr-names blur,shadow]
 
-Writes DIR/cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt and prints one line per file. Idempotent:
+Writes DIR/cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt, cgan_conv.pt and prints one line per file. Idempotent:
 a file whose bytes would not change is left untouched (its mtime too), and every write
 goes to a temporary file in DIR, fsynced, then renamed over the old one.
 """
@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 from cgan import CGAN  # noqa: E402
+from cgan_conv import ConvCGAN  # noqa: E402
 from cnn import CNN  # noqa: E402
 from cvae import CVAE, ConvCVAE  # noqa: E402
 from screen import Screen  # noqa: E402
@@ -71,7 +72,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
     ap.add_argument("--image-shape", default="1,28,28", help="C,H,W (H and W multiples of 4)")
     ap.add_argument("--num-classes", type=int, default=10)
-    ap.add_argument("--latent-dim", type=int, default=None, help="default: cvae 16, cgan 64")
+    ap.add_argument("--latent-dim", type=int, default=None, help="default: cvae 16, cgan and cgan_conv 64")
     ap.add_argument("--attr-names", default="blur,shadow", help='comma-separated; "" for none')
     a = ap.parse_args()
 
@@ -92,6 +93,8 @@ def main() -> None:
         ("cgan.pt", lambda: CGAN(**gen)),
         ("cnn.pt", lambda: CNN(**cls)),
         ("screen.pt", lambda: Screen(**cls)),
+        # last: scripting it first would renumber the TorchScript type names in the files after it
+        ("cgan_conv.pt", lambda: ConvCGAN(**gen)),
     ]:
         torch.manual_seed(a.seed)  # per model, so that each file depends only on the seed
         print(save_scripted(make(), os.path.join(a.out, name)), flush=True)

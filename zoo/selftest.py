@@ -2,7 +2,7 @@
 
     /usr/bin/python3 zoo/selftest.py DIR [DIR ...]
 
-Looks for the zoo's files (cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt) and the fixtures
+Looks for the zoo's files (cvae.pt, cvae_conv.pt, cgan.pt, cgan_conv.pt, cnn.pt, screen.pt) and the fixtures
 (zoo/fixtures.py) in the given folders and checks every one it finds: attributes,
 method shapes and ranges on a batch of 4, determinism, gradients through sample(),
 a save/reload round trip, and ~20 optimiser steps lowering the loss on a fixed batch.
@@ -152,6 +152,7 @@ CHECKS: Dict[str, Callable] = {
     "cvae.pt": check_generator,
     "cvae_conv.pt": check_generator,
     "cgan.pt": check_generator,
+    "cgan_conv.pt": check_generator,
     "cnn.pt": lambda m: check_classifier(m, train=True),
     "screen.pt": lambda m: check_classifier(m, train=False),
     # fixtures: good ones
