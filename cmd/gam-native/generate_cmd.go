@@ -36,19 +36,19 @@ func init() {
 			"--allow-untrained; train them first with `gam-native train-models --config job.toml --out DIR`.\n" +
 			"A target that gets fewer images than its count is a shortfall: the images are written, the table\n" +
 			"says it, and generate exits 3, unless --allow-shortfall. generate holds --out (OUT/.lock, with its\n" +
-			"pid) while it runs: a second generate into the same folder is refused with the holder's pid.\n" +
+			"pid) while it runs: a second generate into the same folder is refused with the holder's pid.\n\n" +
 			exitCodesHelp + "\n" + exitShortfallHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl; appended to when it exists)"},
-			&cli.StringFlag{Name: "generator", Value: "zoo:cvae", Usage: "generator: zoo:NAME or a TorchScript file"},
-			&cli.StringFlag{Name: "screen", Value: "zoo:screen", Usage: "screen classifier: zoo:NAME or a TorchScript file"},
+			&cli.StringFlag{Name: "generator", Value: "zoo:cvae", Usage: "generator: a trained TorchScript file, or zoo:NAME (untrained: needs --allow-untrained)"},
+			&cli.StringFlag{Name: "screen", Value: "zoo:screen", Usage: "screen classifier: a trained TorchScript file, or zoo:NAME (untrained: needs --allow-untrained)"},
 			&cli.StringFlag{Name: "target", Usage: "target classifier for the hardness search (needs [generate] search_steps > 0)"},
 			&cli.StringFlag{Name: "data", Value: "fashion-mnist", Usage: "real training data for calibration and duplicate checks (a job's data.source)"},
 			&cli.StringFlag{Name: "config", Usage: "job `TOML` whose [generate] table is used"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed: the same seed and plan give the same images"},
 			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
-			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (default: exit 3)"},
+			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (without it: exit 3)"},
 			&cli.BoolFlag{Name: "allow-untrained", Usage: "accept the zoo's untrained models (zoo:NAME) for --generator, --screen, --target"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},

@@ -26,7 +26,8 @@ const (
 const exitCodesHelp = "Exit codes: 0 done; 1 error; 130 (SIGINT) or 143 (SIGTERM) interrupted: nothing half-done is\n" +
 	"recorded as done, and running the same command again (run: --resume DIR) finishes the work."
 
-const exitShortfallHelp = "3: a shortfall, a target got fewer images than its count (the images made are written)."
+const exitShortfallHelp = "Exit code 3 (generate): a shortfall, a target got fewer images than its count (the images made\n" +
+	"are written); --allow-shortfall makes it 0."
 
 // shortfallError is a `generate` that wrote its images but fell short of a quota.
 type shortfallError struct{ targets []string }
