@@ -84,3 +84,57 @@ func FuzzParseManifestLine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzManifestClasses (issue 22, item 7): a whole manifest file, read as ReadManifest reads it
+// up to the images (its lines, the classes of its records, each record's label, attributes and
+// soft labels), is read or refused with an error; it never panics or allocates what the input
+// lacks (a record's label sizes the class list).
+func FuzzManifestClasses(f *testing.F) {
+	example := []byte(`{"v":1,"path":"images/shirt/g_r1_000001.png","label":6,"class":"shirt","attrs":{"blur":0.6},"source":"generated","provenance":{"round":1,"target":"shirt/blurry","seed":123,"generator":"zoo:cvae","confidence":0.81,"screen_prob":0.97,"conditions":{"blur":"generator"}}}
+{"v":1,"ref":"idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz#123","label":4,"class":"coat","source":"real"}
+`)
+	f.Add(example)
+	f.Add([]byte("{\"path\":\"a.png\",\"label\":0,\"class\":\"a\"}\n{\"path\":\"b.png\",\"label\":1,\"class\":\"b\"}\n"))
+	f.Add([]byte("{\"path\":\"a.png\",\"class\":\"a\"}\n\n{\"path\":\"b.png\",\"class\":\"b\"}\n"))
+	f.Add([]byte("{\"path\":\"a.png\",\"label\":0,\"class\":\"a\"}\n{\"path\":\"b.png\",\"label\":1,\"class\":\"b\",\"mix\":{\"with\":\"a\",\"weight\":0.3}}\n"))
+	f.Add([]byte("{\"path\":\"a.png\",\"label\":2000000000,\"class\":\"a\"}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, lines, err := scanManifest("fuzz.jsonl", bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if len(lines) != len(recs) {
+			t.Fatalf("%d records, %d line numbers", len(recs), len(lines))
+		}
+		names, err := classesFromRecords(recs)
+		if err != nil {
+			return
+		}
+		if len(names) > len(recs) {
+			t.Fatalf("%d class names from %d records", len(names), len(recs))
+		}
+		at := func(i int, err error) error { return err }
+		for i := range recs {
+			l, err := resolveLabel(&recs[i], names)
+			if err != nil {
+				return
+			}
+			if l < 0 || int(l) >= len(names) {
+				t.Fatalf("record %d resolved to label %d of %d classes", i, l, len(names))
+			}
+			recs[i].Label = l
+		}
+		if _, err := attrsFromRecords(recs); err != nil {
+			return
+		}
+		mix, err := mixFromRecords(recs, names, at)
+		if err != nil {
+			return
+		}
+		for _, m := range mix {
+			if m.With >= int64(len(names)) {
+				t.Fatalf("a soft label with class %d of %d", m.With, len(names))
+			}
+		}
+	})
+}

@@ -161,6 +161,15 @@ func classesFromRecords(recs []Record) ([]string, error) {
 		byLabel[r.Label] = r.Class
 		top = max(top, r.Label)
 	}
+	if top >= int64(len(byLabel)) {
+		// Some class below top has no record that names it: said before the list is made, as a
+		// label of 2e9 would otherwise size it (found by FuzzManifestClasses).
+		for k := int64(0); ; k++ {
+			if _, ok := byLabel[k]; !ok {
+				return nil, fmt.Errorf("no record names class %d: pass the class names", k)
+			}
+		}
+	}
 	names := make([]string, top+1)
 	for k := range names {
 		if names[k] = byLabel[int64(k)]; names[k] == "" {
