@@ -1,6 +1,11 @@
 // Inference through a loaded model's contract methods, the hardness search, and saving.
 #include "model.h"
 
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
 namespace gam {
 
 at::Tensor call_tensor(gam_model *g, const char *name, std::vector<c10::IValue> args) {
@@ -23,12 +28,47 @@ std::pair<at::Tensor, at::Tensor> call_encode(gam_model *g, const at::Tensor &x,
                                     ", expected a tuple of two tensors (mu, logvar)");
 }
 
+// Test-only fault hook: with GAM_TEST_OOM_ABOVE=N in the environment, a call that samples, runs
+// forward (or embed, confidence, encode, search) or trains on more than N rows fails with
+// GAM_ERR_OOM, as a real out-of-memory would, so that the callers' halve-and-retry is tested
+// without a small GPU. GAM_TEST_OOM_SKIP=K lets the first K such calls through (an out-of-memory
+// in the middle of a run); the count starts again whenever either variable changes. Read on every
+// call (a getenv) so that a test may set it between calls; nothing crosses the ABI.
+static void test_oom_hook(int64_t rows) {
+  static std::atomic<bool> armed{false};  // set once either variable was seen: then the lock
+  static std::mutex mu;
+  static std::string last;
+  static long long passed = 0;
+  const char *v = std::getenv("GAM_TEST_OOM_ABOVE");
+  const char *k = std::getenv("GAM_TEST_OOM_SKIP");
+  if (v == nullptr && k == nullptr && !armed.load(std::memory_order_relaxed)) return;
+  armed.store(true, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu);
+  std::string key = std::string(v ? v : "") + "/" + (k ? k : "");
+  if (key != last) {
+    last = key;
+    passed = 0;
+  }
+  if (v == nullptr || *v == '\0') return;
+  char *end = nullptr;
+  long long limit = std::strtoll(v, &end, 10);
+  if (end == v || limit < 0 || rows <= limit) return;
+  long long skip = k ? std::strtoll(k, nullptr, 10) : 0;
+  if (passed < skip) {
+    ++passed;
+    return;
+  }
+  throw Error(GAM_ERR_OOM, "out of memory (test hook GAM_TEST_OOM_ABOVE=" + std::to_string(limit) + "): " +
+                               std::to_string(rows) + " rows");
+}
+
 int64_t check_images(const gam_model *g, const at::Tensor &x, const char *what) {
   const auto &s = g->meta.image_shape;
   if (x.dim() != 4 || x.size(1) != s[0] || x.size(2) != s[1] || x.size(3) != s[2])
     throw Error(GAM_ERR_INVALID, std::string(what) + " must be [N, " + std::to_string(s[0]) + ", " +
                                      std::to_string(s[1]) + ", " + std::to_string(s[2]) + "]");
   if (x.scalar_type() != torch::kFloat32) throw Error(GAM_ERR_INVALID, std::string(what) + " must be float32");
+  test_oom_hook(x.size(0));
   return x.size(0);
 }
 
@@ -69,6 +109,7 @@ static at::Tensor check_z(const gam_model *g, const gam_tensor *z) {
   const at::Tensor &t = tensor_of(z, "z");
   if (t.dim() != 2 || t.size(1) != g->meta.latent_dim || t.scalar_type() != torch::kFloat32)
     throw Error(GAM_ERR_INVALID, "z must be [N, " + std::to_string(g->meta.latent_dim) + "] float32");
+  test_oom_hook(t.size(0));
   return t;
 }
 
