@@ -26,10 +26,28 @@ type MemoryConfig struct {
 	Device   int     `toml:"device" json:"device"`       // GPU index
 	Fraction float64 `toml:"fraction" json:"fraction"`   // share of free memory we may use; default 0.8
 	MaxBatch int     `toml:"max_batch" json:"max_batch"` // default 1024
+	// CPUMaxBatch caps a budget-chosen sample/score batch on the host path (no GPU): there the
+	// host's gigabytes would pick max_batch, while the score stage runs 4-5x slower per image at
+	// 1024 than at 256 (its activations leave the caches; docs/performance.md, "Batch size on the
+	// CPU"). Default (and 0) 128, the batch the CPU path was tuned at.
+	CPUMaxBatch int `toml:"cpu_max_batch" json:"cpu_max_batch,omitempty"`
+}
+
+// DefaultCPUMaxBatch is MemoryConfig.CPUMaxBatch's default.
+const DefaultCPUMaxBatch = 128
+
+// CPUMax is CPUMaxBatch with 0 read as the default.
+func (c MemoryConfig) CPUMax() int {
+	if c.CPUMaxBatch > 0 {
+		return c.CPUMaxBatch
+	}
+	return DefaultCPUMaxBatch
 }
 
 // DefaultMemoryConfig leaves a fifth of free memory to the allocator's fragmentation and to others.
-func DefaultMemoryConfig() MemoryConfig { return MemoryConfig{Fraction: 0.8, MaxBatch: 1024} }
+func DefaultMemoryConfig() MemoryConfig {
+	return MemoryConfig{Fraction: 0.8, MaxBatch: 1024, CPUMaxBatch: DefaultCPUMaxBatch}
+}
 
 // Validate names a bad field.
 func (c MemoryConfig) Validate() error {
@@ -40,6 +58,8 @@ func (c MemoryConfig) Validate() error {
 		return fmt.Errorf("plan.memory.fraction: %v, want in (0, 1]", c.Fraction)
 	case c.MaxBatch < 1:
 		return fmt.Errorf("plan.memory.max_batch: %d, want >= 1", c.MaxBatch)
+	case c.CPUMaxBatch < 0:
+		return fmt.Errorf("plan.memory.cpu_max_batch: %d, want >= 1 (0 or left out: %d)", c.CPUMaxBatch, DefaultCPUMaxBatch)
 	}
 	return nil
 }
