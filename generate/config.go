@@ -8,7 +8,10 @@ import "fmt"
 
 // Config holds the pipeline's knobs (the [generate] table of a job file).
 type Config struct {
-	// BatchSize is the images per engine call; 0 lets the caller's memory budget choose.
+	// BatchSize is the images per batch (its seed is the batch's, see batchSeed), one engine call
+	// each unless an out-of-memory halves the calls (chunk.go). 0 (left out) lets the caller's
+	// memory budget choose: `run` and `generate` size it with plan.ChooseBatch (loop.GenerateBatch);
+	// Run itself takes DefaultBatchSize.
 	BatchSize int `toml:"batch_size"`
 	// Temperature scales the latent draw: below 1 gives typical images, above 1 more varied ones.
 	// With Latent = "real" it scales the posterior noise added around the real latents.
@@ -117,9 +120,12 @@ const (
 	ContentReal      = "real"
 )
 
-// DefaultConfig is what a job gets when it sets nothing.
+// DefaultBatchSize is the batch Run takes when Config.BatchSize is 0 and the caller sized none.
+const DefaultBatchSize = 128
+
+// DefaultConfig is what a job gets when it sets nothing: BatchSize 0, the memory budget's choice.
 func DefaultConfig() Config {
-	return Config{BatchSize: 128, Temperature: 1, Latent: LatentPrior, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
+	return Config{BatchSize: 0, Temperature: 1, Latent: LatentPrior, ProbThreshold: 0.5, ConfThreshold: 0.02, MaxAttempts: 20,
 		SearchSteps: 0, SearchLR: 0.05, SearchPull: 0.1, DupThreshold: 0.999, Step: StepAuto, QueueDepth: 2}
 }
 
@@ -127,7 +133,7 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.BatchSize < 0:
-		return fmt.Errorf("generate.batch_size = %d: want >= 1 (left out: the default, 128)", c.BatchSize)
+		return fmt.Errorf("generate.batch_size = %d: want >= 1 (left out: the memory budget chooses)", c.BatchSize)
 	case !(c.Temperature > 0):
 		return fmt.Errorf("generate.temperature = %v: want > 0", c.Temperature)
 	case c.Latent != LatentPrior && c.Latent != LatentReal && c.Latent != LatentTransfer && c.Latent != LatentEdit && c.Latent != LatentAuto:

@@ -387,6 +387,7 @@ func TestConditionAfterScreen(t *testing.T) {
 	targets := []plan.Target{{ID: "coat", Class: coat, ClassName: "coat", Count: 60},
 		{ID: "coat/blurry", Class: coat, ClassName: "coat", Condition: "blur", SeverityMin: 0.6, SeverityMax: 1, Count: 60}}
 	cfg := DefaultConfig()
+	cfg.BatchSize = DefaultBatchSize // the batch Run takes; the attempts bound below counts one batch
 	cfg.ConditionAfterScreen = true
 	sink := &memSink{}
 	res := run(t, Models{Generator: f.gen, Screen: f.screen}, targets, cfg, 5, sink)

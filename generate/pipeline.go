@@ -108,6 +108,15 @@ type Result struct {
 	// Surplus is the images made in batches that arrived after their target had met its quota
 	// (made ahead, not attempts): work the run paid for and threw away.
 	Surplus int `json:"surplus"`
+	// BatchSize is the rows per batch (Config.BatchSize, or DefaultBatchSize when it was 0).
+	// OOMRetries counts the batches made again after an engine out-of-memory, and EngineBatch is
+	// the rows per model call the run ended at (BatchSize unless an out-of-memory halved it; see
+	// chunk.go).
+	BatchSize   int `json:"batch_size"`
+	EngineBatch int `json:"engine_batch"`
+	OOMRetries  int `json:"oom_retries"`
+	// Budget is how the caller chose BatchSize (the job's, or the memory budget's), when it says.
+	Budget *plan.BatchChoice `json:"budget,omitempty"`
 }
 
 // Options are a run's fixed inputs besides the models.
@@ -122,6 +131,9 @@ type Options struct {
 	Latents *Latents
 	// Real is what Config.ConditionContent = "real" draws from (NewOptions sets it).
 	Real *RealPool
+	// OOMFloor is the fewest rows per model call an out-of-memory may halve the batch's calls to
+	// before the run fails (0: 1).
+	OOMFloor int
 }
 
 // NewOptions computes what a run needs from the real training images: the confidence
@@ -177,6 +189,8 @@ type batch struct {
 	mixW    []float32
 	// job: only ti, seq and n are set; a lane samples it (Config.Lanes)
 	job bool
+	// chunk is the rows per model call it was made with (0 or >= n: the whole batch at once)
+	chunk int
 	// filled by the score stage
 	verdict  []int64
 	prob     []float32
@@ -229,7 +243,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		return nil, err
 	}
 	if cfg.BatchSize == 0 {
-		cfg.BatchSize = DefaultConfig().BatchSize
+		cfg.BatchSize = DefaultBatchSize // the caller chose no batch (loop and generate size it from the memory budget)
 	}
 	g := m.Generator
 	if g == nil || m.Screen == nil {
@@ -261,6 +275,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 		return nil, err
 	}
 	defer step.Close()
+	oom := newOOMState(cfg.BatchSize, o.OOMFloor, "generate")
 	nl, err := laneCount(e, cfg, step)
 	if err != nil {
 		return nil, err
@@ -382,7 +397,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 			n := min(cfg.BatchSize, limits[ti]-made[ti])
 			b := &batch{ti: ti, seq: seq[ti], n: n, job: true} // with lanes, a lane samples it
 			if lanes == nil {
-				b = sampleBatch(e, m, step, &targets[ti], cfg, o, ti, seq[ti], n)
+				b = sampleRetry(e, m, step, &targets[ti], cfg, o, ti, seq[ti], n, oom)
 			}
 			busy[0].Add(int64(time.Since(t0)))
 			failed := b.err != nil // read before b belongs to the score stage
@@ -423,14 +438,30 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 				continue
 			}
 			t0 := time.Now()
+			bstep, bcfg := step, cfg
 			if b.job {
-				b = sampleBatch(e, m, nil, &targets[b.ti], laneCfg, o, b.ti, b.seq, b.n)
+				bstep, bcfg = nil, laneCfg
+				b = sampleRetry(e, m, nil, &targets[b.ti], laneCfg, o, b.ti, b.seq, b.n, oom)
 				t1 := time.Now()
 				busy[0].Add(int64(t1.Sub(t0)))
 				t0 = t1
 			}
 			if b.err == nil {
 				b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, o.Dedup != nil, b)
+			}
+			for b.err != nil && bindings.IsOOM(b.err) {
+				// Out of memory while scoring: the same batch again, sampled and scored in smaller calls.
+				c, ok := oom.shrink(b.chunk, b.n, b.err)
+				if !ok {
+					b.err = oom.floorError(b.err)
+					break
+				}
+				nb := sampleRetry(e, m, bstep, &targets[b.ti], bcfg, o, b.ti, b.seq, b.n, oom, c)
+				b.close()
+				b = nb
+				if b.err == nil {
+					b.err = scoreBatch(e, m, targets[b.ti].Class, cfg, o.Calibration, o.Dedup != nil, b)
+				}
 			}
 			b.close()
 			busy[1].Add(int64(time.Since(t0)))
@@ -619,6 +650,7 @@ func Run(ctx context.Context, e *bindings.Engine, m Models, targets []plan.Targe
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.Lanes = max(len(lanes), 1)
+	res.BatchSize, res.EngineBatch, res.OOMRetries = cfg.BatchSize, oom.get(), int(oom.retries.Load())
 	res.StageSeconds = map[string]float64{
 		"sample": time.Duration(busy[0].Load()).Seconds(),
 		"score":  time.Duration(busy[1].Load()).Seconds(),
@@ -681,9 +713,12 @@ func newStep(e *bindings.Engine, m Models, cfg Config) (*bindings.Step, error) {
 
 // sampleBatch draws z, runs the optional hardness search, samples, and applies the target's
 // condition: through the generator's attrs when it lists it, else by the native operation.
-func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Target, cfg Config, o Options, ti, seq, n int) *batch {
+func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Target, cfg Config, o Options, ti, seq, n, chunk int) *batch {
 	g := m.Generator
-	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq)}
+	b := &batch{ti: ti, seq: seq, n: n, seed: batchSeed(o.Seed, o.Round, t.ID, seq), chunk: chunk}
+	if chunk >= n {
+		chunk = 0 // one call per model
+	}
 	rng := rand.New(rand.NewPCG(b.seed, 0x3c6ef372fe94f82b))
 	fail := func(err error) *batch { b.err = fmt.Errorf("target %s: %w", t.ID, err); return b }
 	if realContent(t, cfg, o) {
@@ -772,7 +807,10 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	}
 	zz := z
 	if steps := int(math.Round(float64(cfg.SearchSteps) * t.Hardness)); steps > 0 && m.Target != nil {
-		if zz, err = g.Search(m.Target, z, b.y, b.a, steps, cfg.SearchLR, cfg.SearchPull); err != nil {
+		zz, err = inChunks(e, chunk, n, []*bindings.Tensor{z, b.y, b.a}, func(in []*bindings.Tensor) (*bindings.Tensor, error) {
+			return g.Search(m.Target, in[0], in[1], in[2], steps, cfg.SearchLR, cfg.SearchPull)
+		})
+		if err != nil {
 			return fail(err)
 		}
 		defer zz.Close()
@@ -780,12 +818,15 @@ func sampleBatch(e *bindings.Engine, m Models, step *bindings.Step, t *plan.Targ
 	nativeBefore := t.Condition != "" && col < 0 && !b.condAfter
 	if step != nil && !nativeBefore && !edit {
 		// Sample and screen in one call (on CUDA one graph replay); the score stage skips the screen.
-		if b.x, b.verdict, b.prob, err = step.Run(zz, b.y, b.a); err != nil {
+		if b.x, b.verdict, b.prob, err = stepInChunks(e, step, chunk, n, zz, b.y, b.a); err != nil {
 			return fail(err)
 		}
 		b.screened = true
-	} else if cfg.SyncSample {
-		if b.x, err = g.Sample(zz, b.y, b.a); err != nil {
+	} else if cfg.SyncSample || chunk > 0 {
+		b.x, err = inChunks(e, chunk, n, []*bindings.Tensor{zz, b.y, b.a}, func(in []*bindings.Tensor) (*bindings.Tensor, error) {
+			return g.Sample(in[0], in[1], in[2])
+		})
+		if err != nil {
 			return fail(err)
 		}
 	} else {
@@ -900,12 +941,14 @@ func scoreBatch(e *bindings.Engine, m Models, class int, cfg Config, cal *Calibr
 	if len(survivors) == 0 {
 		return nil
 	}
-	xs, err := b.x.Select(survivors)
-	if err != nil {
-		return err
+	xs := b.x // every row survived: no copy (two engine calls fewer per batch)
+	if len(survivors) < b.n {
+		if xs, err = b.x.Select(survivors); err != nil {
+			return err
+		}
+		defer xs.Close()
 	}
-	defer xs.Close()
-	raw, err := confidenceRows(m.Generator, xs, b, survivors)
+	raw, err := confidenceRows(e, m.Generator, xs, b, survivors)
 	if err != nil {
 		return err
 	}
@@ -962,12 +1005,12 @@ func finishAccepted(e *bindings.Engine, m Models, class int, dedup bool, b *batc
 	}
 	if dedup {
 		// From the rows already in engine memory: no second upload of the pixels.
-		if b.vecs, err = embed(m.Screen, xa, b.pixels, len(b.accepted)); err != nil {
+		if b.vecs, err = embedChunked(e, m.Screen, xa, b.pixels, len(b.accepted), b.calls()); err != nil {
 			return err
 		}
 	}
 	if m.Target != nil {
-		if b.margin, err = margins(m.Target, xa, class); err != nil {
+		if b.margin, err = margins(e, m.Target, xa, class, len(b.accepted), b.calls()); err != nil {
 			return err
 		}
 	}
@@ -983,7 +1026,9 @@ func screenBatch(e *bindings.Engine, m Models, cfg Config, cal *Calibration, cla
 	if b.screened {
 		return acceptedRows(b.verdict), nil
 	}
-	logits, err := m.Screen.Forward(b.x)
+	logits, err := inChunks(e, b.calls(), b.n, []*bindings.Tensor{b.x}, func(in []*bindings.Tensor) (*bindings.Tensor, error) {
+		return m.Screen.Forward(in[0])
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -1059,20 +1104,25 @@ func acceptedRows(verdict []int64) []int64 {
 }
 
 // confidenceRows is the generator's raw confidence on the selected rows xs of batch b.
-func confidenceRows(g *bindings.Model, xs *bindings.Tensor, b *batch, rows []int64) ([]float32, error) {
-	ys, err := b.y.Select(rows)
-	if err != nil {
-		return nil, err
+func confidenceRows(e *bindings.Engine, g *bindings.Model, xs *bindings.Tensor, b *batch, rows []int64) ([]float32, error) {
+	ys, as := b.y, b.a
+	var err error
+	if len(rows) < b.n {
+		if ys, err = b.y.Select(rows); err != nil {
+			return nil, err
+		}
+		defer ys.Close()
+		as = nil
 	}
-	defer ys.Close()
-	var as *bindings.Tensor
-	if b.a != nil {
+	if as == nil && b.a != nil {
 		if as, err = b.a.Select(rows); err != nil {
 			return nil, err
 		}
 		defer as.Close()
 	}
-	c, err := g.Confidence(xs, ys, as)
+	c, err := inChunks(e, b.calls(), len(rows), []*bindings.Tensor{xs, ys, as}, func(in []*bindings.Tensor) (*bindings.Tensor, error) {
+		return g.Confidence(in[0], in[1], in[2])
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -1081,8 +1131,10 @@ func confidenceRows(g *bindings.Model, xs *bindings.Tensor, b *batch, rows []int
 }
 
 // margins is the target classifier's logit of class minus its best other logit, per row.
-func margins(target *bindings.Model, x *bindings.Tensor, class int) ([]float32, error) {
-	lt, err := target.Forward(x)
+func margins(e *bindings.Engine, target *bindings.Model, x *bindings.Tensor, class, n, chunk int) ([]float32, error) {
+	lt, err := inChunks(e, chunk, n, []*bindings.Tensor{x}, func(in []*bindings.Tensor) (*bindings.Tensor, error) {
+		return target.Forward(in[0])
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -1123,7 +1175,7 @@ func StageAlone(e *bindings.Engine, m Models, targets []plan.Target, o Options, 
 	t0 := time.Now()
 	for ti := range targets {
 		for seq := 0; seq < perTarget; seq++ {
-			b := sampleBatch(e, m, nil, &targets[ti], cfg, o, ti, seq, n)
+			b := sampleBatch(e, m, nil, &targets[ti], cfg, o, ti, seq, n, 0)
 			bs = append(bs, b)
 			if b.err != nil {
 				return 0, 0, b.err
