@@ -40,6 +40,9 @@ type Report struct {
 	// GeneratedVsReal judges each round's accepted images per class against the real validation
 	// images of the class (Fréchet distance, precision, recall in a classifier's embed space).
 	GeneratedVsReal *AcceptedQuality `json:"generated_vs_real,omitempty"`
+	// Batches is every stage's batch size, where it came from (the job or the memory budget), the
+	// memory it was sized with and its out-of-memory halvings (batches.json).
+	Batches []StageBatch `json:"batches,omitempty"`
 }
 
 // WeakClass is one of the round-0 model's weakest classes and what the run did to it on test.
@@ -149,6 +152,7 @@ func (r *Runner) buildReport() (*Report, error) {
 	if len(rep.Rounds) > 0 {
 		rep.Weakest = weakest(rep.Classes, rep.Rounds[0].RecallPerClass, rep.Test.First.Recall, rep.Test.Best.Recall, numWeakest)
 	}
+	rep.Batches = r.reportBatches()
 	return rep, nil
 }
 
@@ -250,6 +254,9 @@ func markdown(rep *Report) string {
 		}
 	}
 	b.WriteString(qualityMarkdown(rep.GeneratedVsReal))
+	if len(rep.Batches) > 0 {
+		b.WriteString("\n## Batch sizes\n\n" + batchesText(rep.Batches, "- "))
+	}
 	b.WriteString("\nThe accepted images are in `accepted/` (ImageFolder + manifest.jsonl); the schema of report.json is in docs/run-folder.md.\n")
 	return b.String()
 }
@@ -278,6 +285,9 @@ func PrintSummary(w io.Writer, r *Runner) error {
 		report.Aligned([]string{"metric", "round 0", fmt.Sprintf("best (round %d)", rep.BestRound)}, rows))
 	if err == nil && len(rep.Weakest) > 0 {
 		_, err = fmt.Fprintln(w, weakestLine(rep.Weakest))
+	}
+	if err == nil {
+		err = printBatches(w, rep.Batches)
 	}
 	return err
 }

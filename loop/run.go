@@ -322,6 +322,7 @@ func (r *Runner) trainGenerator(ctx context.Context) error {
 	o := r.Job.GeneratorTraining
 	o.Seed = r.Job.Seed*7 + 1
 	o.Ctx = ctx
+	defer r.sizeTraining("setup/generator", "generator_training", &o.BatchSize, &o.OOM, g.Meta.ImageShape)()
 	t0 := time.Now()
 	hist, err := train.Generator(r.E, g, r.splits.Train, o)
 	if err != nil {
@@ -347,6 +348,7 @@ func (r *Runner) trainScreen(ctx context.Context) error {
 		o.Seed = r.Job.Seed*7 + 2
 		o.Ctx = ctx
 		o.Label = "train screen"
+		defer r.sizeTraining("setup/screen", "screen_training", &o.BatchSize, &o.OOM, m.Meta.ImageShape)()
 		t0 := time.Now()
 		hist, err := train.Classifier(r.E, m, r.splits.Train, nil, o)
 		if err != nil {
@@ -439,6 +441,7 @@ func (r *Runner) trainTarget(ctx context.Context, n int) error {
 	o.Seed = r.Job.Seed*7 + 3
 	o.Ctx = ctx
 	o.Label = fmt.Sprintf("round %d: train target", n)
+	defer r.sizeTraining(fmt.Sprintf("r%d/train", n), "target_training", &o.BatchSize, &o.OOM, m.Meta.ImageShape)()
 	t0 := time.Now()
 	hist, err := train.Classifier(r.E, m, r.splits.Train, gen, o)
 	if err != nil {
@@ -582,7 +585,11 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 		defer t.Close()
 		models.Target = t
 	}
-	opts, err := generate.NewOptions(e, g, screen, r.splits.Train, r.Job.Generate, r.Job.Seed, n)
+	gcfg, batch, err := r.sizeGenerate(n, models)
+	if err != nil {
+		return err
+	}
+	opts, err := generate.NewOptions(e, g, screen, r.splits.Train, gcfg, r.Job.Seed, n)
 	if err != nil {
 		return err
 	}
@@ -603,6 +610,9 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	}
 	res, err := generate.Run(ctx, e, models, p.Targets, opts, sk)
 	if err != nil {
+		return err
+	}
+	if err := r.recordGenerate(n, batch, res); err != nil {
 		return err
 	}
 	if err := grids.write(r.path("rounds", roundDir(n)), s[0], s[1], s[2]); err != nil {
