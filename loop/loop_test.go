@@ -144,9 +144,22 @@ func checkRunFolder(t *testing.T, dir string, rounds int) {
 	if rep.Schema != ReportSchema || len(rep.Classes) != 10 || len(rep.Rounds) != rounds+1 {
 		t.Fatalf("report: schema %q, %d classes, %d rounds", rep.Schema, len(rep.Classes), len(rep.Rounds))
 	}
+	// Every stage's batch (the tiny job leaves them out: the memory budget chose them).
+	keys := map[string]StageBatch{}
+	for _, sb := range rep.Batches {
+		keys[sb.Key] = sb
+	}
+	for _, k := range []string{"setup/generator", "setup/screen", "r0/train", "r1/generate"} {
+		if sb, ok := keys[k]; !ok || sb.BatchSize < 1 || sb.From != "budget" || sb.Budget == nil || sb.EstimateBytes == 0 {
+			t.Errorf("report.json batches lack %s, or it was not sized by the budget: %+v", k, rep.Batches)
+		}
+	}
 	for _, e := range rep.Rounds[1:] {
 		if e.Generation == nil || len(e.Allocation) == 0 || len(e.Difficulty) != 10 {
 			t.Fatalf("round %d lacks generation, allocation or difficulty", e.Round)
+		}
+		if g := e.Generation; g.Budget == nil || g.BatchSize != g.Budget.BatchSize || g.EngineBatch != g.BatchSize {
+			t.Errorf("round %d: generation batch %d (engine %d), budget %+v", e.Round, g.BatchSize, g.EngineBatch, g.Budget)
 		}
 		for _, tr := range e.Generation.Targets {
 			if _, err := os.Stat(filepath.Join(dir, "rounds", roundDir(e.Round), "grid_"+fileSafe.ReplaceAllString(tr.ID, "-")+".png")); err != nil && tr.Accepted > 0 {
