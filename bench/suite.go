@@ -24,7 +24,7 @@ const ResultVersion = 1
 // Names are the benchmarks a plain `gam-native bench` runs, in order.
 var Names = []string{
 	"sample", "confidence", "screen_forward", "fused_screen", "conditions", "image_stats",
-	"train_vae_step", "train_gan_step", "train_classifier_step", "ceiling", "step", "pipeline", "leak",
+	"train_vae_step", "train_gan_step", "train_classifier_step", "ceiling", "step", "pipeline", "pipeline_null", "leak",
 }
 
 // Hidden are benchmarks that run only when named.
@@ -271,7 +271,7 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 	res.Devices = plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
 	s := &suite{e: e, o: o, res: res, gpu: strings.HasPrefix(info.Device, "cuda")}
 	defer s.close()
-	needModels := slices.ContainsFunc(names, func(n string) bool { return n != "leak" && n != "kernels" })
+	needModels := slices.ContainsFunc(names, func(n string) bool { return n != "leak" && n != "kernels" && n != "pipeline_null" })
 	if needModels {
 		if err := s.load(); err != nil {
 			return nil, err
@@ -304,6 +304,8 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 				err = s.steps()
 			case "pipeline":
 				err = s.pipeline(ctx)
+			case "pipeline_null":
+				err = s.pipelineNull(ctx)
 			case "leak":
 				err = s.leak()
 			case "kernels":

@@ -17,7 +17,12 @@ good:
   foreign_vae.pt   a conv / conv-transpose VAE, attr_names [], latent 8, trainable (`loss`)
   frozen_gen.pt    a generator without training members: used as it comes
   nan_vae.pt       the zoo cVAE, but sample() returns NaN for some rows (pipeline NaN test)
-All are 28x28 grayscale with 10 classes, deterministic, written atomically.
+null (the bench's pipeline_null: the pipeline with model work that is nearly free):
+  null_gen.pt      1x8x8, 3 classes, latent 4, no attrs: sample() writes y / 2 into every pixel,
+                   confidence() is 1; no parameters, no training members
+  null_screen.pt   1x8x8, 3 classes: forward() reads the class back from the first pixel, so
+                   every image of null_gen.pt is accepted with probability ~1
+The others are 28x28 grayscale with 10 classes; all are deterministic, written atomically.
 """
 import argparse
 import io
@@ -232,6 +237,54 @@ class NaNVAE(nn.Module):
         return self.inner.loss(x, y, attrs)
 
 
+class NullGen(nn.Module):
+    """The cheapest generator the contract allows (bench pipeline_null): 1x8x8, 3 classes."""
+
+    gam_contract: str
+    kind: str
+    num_classes: int
+    latent_dim: int
+    attr_names: List[str]
+    image_shape: List[int]
+
+    def __init__(self):
+        super().__init__()
+        self.gam_contract = "gam.generator/v1"
+        self.kind = "vae"
+        self.num_classes = 3
+        self.latent_dim = 4
+        self.attr_names = []
+        self.image_shape = [1, 8, 8]
+
+    @torch.jit.export
+    def sample(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        v = y.to(z.dtype) / float(self.num_classes - 1)
+        return v.view(-1, 1, 1, 1).expand(-1, 1, 8, 8).contiguous()
+
+    @torch.jit.export
+    def confidence(self, x: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        return torch.ones(x.size(0), dtype=x.dtype, device=x.device)
+
+
+class NullScreen(nn.Module):
+    """Reads null_gen.pt's class back from the first pixel: logits -20 (v - k)^2."""
+
+    gam_contract: str
+    num_classes: int
+    image_shape: List[int]
+
+    def __init__(self):
+        super().__init__()
+        self.gam_contract = "gam.classifier/v1"
+        self.num_classes = 3
+        self.image_shape = [1, 8, 8]
+
+    def forward(self, x: Tensor) -> Tensor:
+        v = x[:, 0, 0, 0] * float(self.num_classes - 1)
+        k = torch.arange(self.num_classes, dtype=x.dtype, device=x.device)
+        return -20.0 * (v.unsqueeze(1) - k.unsqueeze(0)) ** 2
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -263,6 +316,8 @@ def main() -> None:
     script("foreign_vae.pt", ForeignVAE, "good: conv-transpose VAE, attr_names [], trainable")
     script("frozen_gen.pt", GoodGen, "good: generator without loss (frozen)")
     script("nan_vae.pt", NaNVAE, "good but faulty: the zoo cVAE returning NaN images for z[:, 0] > 1")
+    script("null_gen.pt", NullGen, "null: 1x8x8 generator writing its class into the pixels (bench pipeline_null)")
+    script("null_screen.pt", NullScreen, "null: 1x8x8 screen reading the class back")
 
 
 if __name__ == "__main__":
