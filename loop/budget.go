@@ -31,7 +31,14 @@ func GenerateBatch(e *bindings.Engine, j Job, m generate.Models) (generate.Confi
 	cfg := j.Generate
 	c, err := generate.SizeBatch(e, m, cfg, j.Plan.Memory, budgetNVML(), budgetHost)
 	if err != nil {
-		return cfg, c, err
+		if _, ierr := e.Info(); ierr != nil {
+			return cfg, c, err // the engine itself failed
+		}
+		// No memory figure to size from (no NVML and no readable host memory): the pipeline's
+		// default batch, said so, rather than no run.
+		progress.Logf("batch size: %v; taking generate's default, %d", err, generate.DefaultBatchSize)
+		c = plan.BatchChoice{Stage: "generate", BatchSize: generate.DefaultBatchSize, From: plan.BatchFromDefault, ImageShape: m.Generator.Meta.ImageShape,
+			Bound: "no memory budget: " + err.Error()}
 	}
 	cfg.BatchSize = c.BatchSize
 	progress.Logf("batch size: %s", c)

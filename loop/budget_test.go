@@ -114,7 +114,7 @@ func TestGenerateBatchFromTheBudget(t *testing.T) {
 	}
 	var out bytes.Buffer
 	if err := printBatches(&out, bs); err != nil || !strings.Contains(out.String(), "r1/generate generate: batch 128") ||
-		!strings.Contains(out.String(), "2 out-of-memory halvings, ended at 32") {
+		!strings.Contains(out.String(), "out of memory: 2 made again, ended at 32 rows") {
 		t.Fatalf("%q %v", out.String(), err)
 	}
 }

@@ -23,6 +23,8 @@ func EstimatePerSample(shape [3]int, maps int) uint64 {
 const (
 	BatchFromJob    = "job"    // the job's explicit batch_size
 	BatchFromBudget = "budget" // the memory budget
+	// BatchFromDefault: the stage's default, because no memory could be read (Bound says why)
+	BatchFromDefault = "default"
 )
 
 // BatchChoice is one stage's batch size and the memory it was sized with, for report.json and the
@@ -30,7 +32,7 @@ const (
 type BatchChoice struct {
 	Stage     string `json:"stage"` // "generate", "generator_training", "screen_training", "target_training"
 	BatchSize int    `json:"batch_size"`
-	From      string `json:"from"` // BatchFromJob or BatchFromBudget
+	From      string `json:"from"` // BatchFromJob, BatchFromBudget or BatchFromDefault
 	// Bound names what bounded a budget-chosen batch: "memory", "plan.memory.max_batch",
 	// "plan.memory.cpu_max_batch" or "training default" (a training batch is never grown past the
 	// size its learning rate was set for, only lowered to fit).
@@ -46,7 +48,8 @@ type BatchChoice struct {
 	EstimateBytes uint64 `json:"estimate_bytes"`
 	// Budget is the memory read (GPU or host) a budget-chosen batch was sized from.
 	Budget *MemoryBudget `json:"budget,omitempty"`
-	// OOMRetries counts the halvings after an engine out-of-memory (filled in by the stage), and
+	// OOMRetries counts the batches (generation) or steps (training) made again after an engine
+	// out-of-memory, each at half the rows of the one that failed (filled in by the stage), and
 	// FinalBatch is the rows per engine call it ended at (BatchSize when none).
 	OOMRetries int `json:"oom_retries,omitempty"`
 	FinalBatch int `json:"final_batch,omitempty"`
@@ -108,18 +111,23 @@ func cmpOr(a, b int) int {
 // String is the choice in one line for logs and the printed summary.
 func (c BatchChoice) String() string {
 	s := fmt.Sprintf("%s: batch %d", c.Stage, c.BatchSize)
-	if c.From == BatchFromJob {
+	switch c.From {
+	case BatchFromJob:
 		s += " (the job's batch_size)"
-	} else {
+	case BatchFromDefault:
+		s += " (the default; " + c.Bound + ")"
+	default:
 		s += fmt.Sprintf(" (memory budget, bound by %s", c.Bound)
 		if c.Budget != nil {
 			s += fmt.Sprintf("; %s (%s) %s free of %s", c.Budget.Device, c.Budget.Source, gib(c.Budget.FreeBytes), gib(c.Budget.TotalBytes))
 		}
 		s += ")"
 	}
-	s += fmt.Sprintf(", ~%s per sample (%s), ~%s in all", mib(c.PerSampleBytes), c.PerSampleFrom, mib(c.EstimateBytes))
+	if c.PerSampleBytes > 0 {
+		s += fmt.Sprintf(", ~%s per sample (%s), ~%s in all", mib(c.PerSampleBytes), c.PerSampleFrom, mib(c.EstimateBytes))
+	}
 	if c.OOMRetries > 0 {
-		s += fmt.Sprintf("; %d out-of-memory halvings, ended at %d rows per call", c.OOMRetries, c.FinalBatch)
+		s += fmt.Sprintf("; out of memory: %d made again, ended at %d rows per engine call", c.OOMRetries, c.FinalBatch)
 	}
 	return s
 }
