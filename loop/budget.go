@@ -68,7 +68,7 @@ func TrainBatch(e *bindings.Engine, j Job, stage string, explicit int, shape [3]
 }
 
 // sizeTraining sets *batch from TrainBatch for a stage of the run (key its stage key, e.g.
-// "setup/generator") and returns what records the choice, with the out-of-memory halvings that
+// "setup/generator") and returns what records the choice, with the out-of-memory retries that
 // *stats collected, once training is over (deferred by the caller). A budget that cannot be read
 // leaves *batch as it was (train's default), with a log line.
 func (r *Runner) sizeTraining(key, stage string, batch *int, stats **train.OOMStats, shape [3]int) func() {

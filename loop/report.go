@@ -41,7 +41,7 @@ type Report struct {
 	// images of the class (Fréchet distance, precision, recall in a classifier's embed space).
 	GeneratedVsReal *AcceptedQuality `json:"generated_vs_real,omitempty"`
 	// Batches is every stage's batch size, where it came from (the job or the memory budget), the
-	// memory it was sized with and its out-of-memory halvings (batches.json).
+	// memory it was sized with and its out-of-memory retries (batches.json).
 	Batches []StageBatch `json:"batches,omitempty"`
 }
 
