@@ -2,7 +2,8 @@
 # bench/gpu_check.sh: the one prepared run for the GPU machine (H100/H200, no Go, no network).
 # It needs the working tree plus, carried over from a development machine, build/gam-native (the
 # Go binary), build/zoo (the exported models) and build/bench-models (the bench's briefly trained
-# generator and screen; the GPU machine has no Fashion-MNIST to train them). It
+# generator and screen; the GPU machine has no Fashion-MNIST to train them), and build/fixtures for
+# pipeline_null (null_gen.pt, null_screen.pt from `make fixtures`; the figure is skipped without). It
 #   1. builds the CUDA engine against the wheel's LibTorch into build-cuda/,
 #   2. checks every CUDA kernel against its CPU path on random inputs (gam-native bench kernels),
 #   3. runs the benchmark suite on the GPU with the PyTorch peer (the wheel's python), including
