@@ -143,8 +143,9 @@ func TestConvGANTrainsAndSamples(t *testing.T) {
 
 // TestConvGANQuality is a manual check, skipped unless GAM_GAN_QUALITY=1: it trains the conv GAN
 // class-balanced on Fashion-MNIST-LT (the efficacy bench's split: imbalance 100, 100 validation
-// images per class held out, seed 1) for GAM_GAN_EPOCHS epochs (default 5) and writes 10 samples
-// per class to GAM_GAN_GRID (default /tmp/gan_grid.png), so a person can look at the tail classes.
+// images per class held out, seed 1) for GAM_GAN_EPOCHS epochs (default 5) and, after every epoch,
+// writes 10 samples per class to GAM_GAN_GRID (default /tmp/gan_grid.png), so a person can look at
+// the tail classes.
 //
 //	GAM_GAN_QUALITY=1 GAM_GAN_EPOCHS=5 GAM_ENGINE=$PWD/build/libgam_engine.so GAM_ZOO=$PWD/build/zoo \
 //	    go test ./train -run ConvGANQuality -count=1 -v -timeout 0
@@ -174,14 +175,28 @@ func TestConvGANQuality(t *testing.T) {
 		}
 	}
 	t.Logf("long-tail training set: %d images, per class %v; %d epochs", len(lt.Labels), counts, epochs)
-	t0 := time.Now()
-	hist, err := Generator(e, g, lt, GeneratorOptions{Epochs: epochs, Seed: 1, Balanced: true})
-	if err != nil {
-		t.Fatal(err)
+	path := os.Getenv("GAM_GAN_GRID")
+	if path == "" {
+		path = "/tmp/gan_grid.png"
 	}
-	secs := time.Since(t0).Seconds()
-	t.Logf("d_loss per epoch %v; %.1f s in all, %.1f s per epoch", hist, secs, secs/float64(epochs))
+	// One Generator call per epoch (a fresh Adam each time, batches from seed ep), so that the
+	// grid is there after every epoch: GANs on 2 CPU cores take long enough to be interrupted.
+	for ep := 1; ep <= epochs; ep++ {
+		t0 := time.Now()
+		hist, err := Generator(e, g, lt, GeneratorOptions{Epochs: 1, Seed: uint64(ep), Balanced: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("epoch %d: d_loss %.3f, %.1f s", ep, hist[0], time.Since(t0).Seconds())
+		convGANGrid(t, e, g, lt, val, counts, path)
+	}
+}
 
+// convGANGrid writes 10 samples per class of g to path, labelled with the class and its number of
+// training images, and logs the mean confidence per class of the samples and of real validation
+// images.
+func convGANGrid(t *testing.T, e *bindings.Engine, g *bindings.Model, lt, val *data.Dataset, counts []int, path string) {
+	t.Helper()
 	const per = 10
 	k := g.Meta.NumClasses
 	px, z, y := convGANSample(t, e, g, per*k, 5)
@@ -211,10 +226,6 @@ func TestConvGANQuality(t *testing.T) {
 			}
 		}
 		t.Logf("class %d %-12s confidence: samples %.3f, real validation %.3f", c, lt.ClassNames[c], cs/per, vs/float64(max(vn, 1)))
-	}
-	path := os.Getenv("GAM_GAN_GRID")
-	if path == "" {
-		path = "/tmp/gan_grid.png"
 	}
 	if err := report.LabeledGrid(path, rows, lt.C, lt.H, lt.W, per, 3); err != nil {
 		t.Fatal(err)
