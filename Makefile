@@ -12,7 +12,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './build/*' 2>/dev/null)
 ENGINE_SRC := $(wildcard engine/src/*.cpp engine/src/*.h engine/include/*.h cuda/*.cuh cuda/*.h cuda/*.cu) CMakeLists.txt
 ZOO_SRC := $(wildcard zoo/*.py)
 
-.PHONY: all deps engine zoo test run bench clean info
+.PHONY: all deps engine zoo test fuzz run bench clean info
 all: $(BUILD)/gam-native $(BUILD)/zoo/.stamp
 
 # Installs only what is missing; prints nothing when all is present.
@@ -42,6 +42,20 @@ $(BUILD)/gam-native: $(BUILD)/.deps $(GO_FILES) go.mod go.sum engine/include/gam
 test: $(BUILD)/gam-native $(BUILD)/libgam_engine.so $(BUILD)/zoo/.stamp
 	GAM_REQUIRE_ENGINE=1 GAM_ENGINE=$(CURDIR)/$(BUILD)/libgam_engine.so GAM_ZOO=$(CURDIR)/$(BUILD)/zoo \
 	GAM_FIXTURES=$(CURDIR)/$(BUILD)/fixtures go test -count=1 -timeout 25m ./...
+
+# The fuzz targets, each for FUZZTIME, one at a time (`go test` above runs their seeds and any
+# crashers in testdata/fuzz as regression corpora). make fuzz FUZZTIME=2m for a longer search.
+# Minimizing each new input is capped at FUZZMINIMIZE: at Go's default (60 s) the one worker spends
+# a short run shrinking the large seeds (job files, Label Studio exports) instead of fuzzing.
+FUZZTIME ?= 5s
+FUZZMINIMIZE ?= 5s
+FUZZ_TARGETS = data:FuzzReadIDX data:FuzzParseManifestLine data:FuzzManifestClasses plan:FuzzDecodePlan \
+	plan:FuzzReadMetrics review:FuzzParseDecision review:FuzzResolvedDecisions review:FuzzImportLS loop:FuzzParseJob
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz ./$${t%%:*} $${t##*:}"; \
+		go test ./$${t%%:*} -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) || exit 1; \
+	done
 
 run: $(BUILD)/gam-native $(BUILD)/libgam_engine.so $(BUILD)/zoo/.stamp
 	$(BUILD)/gam-native run
