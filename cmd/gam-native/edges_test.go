@@ -265,18 +265,19 @@ func TestTrainModelsCommand(t *testing.T) {
 	job := filepath.Join(tmp, "job.toml")
 	os.WriteFile(job, []byte("device = \"cpu\"\n[data]\nsource = \"fashion-mnist\"\ntrain_limit = 2000\n[generator_training]\nepochs = 1\n[screen_training]\nepochs = 1\n[generate]\nbatch_size = 16\nconf_threshold = 0.0\nprob_threshold = 0.0\n"), 0o644)
 	models := filepath.Join(tmp, "models")
-	out, err := capture(t, "train-models", "--config", job, "--out", models, "-q")
+	// In processes of their own: the engine library is opened once per process.
+	out, err := cliCmd("train-models", "--config", job, "--out", models, "-q").Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("train-models: %v\n%s", err, out)
 	}
 	for _, f := range []string{"generator.pt", "screen.pt"} {
-		if !strings.Contains(out, filepath.Join(models, f)) {
+		if !strings.Contains(string(out), filepath.Join(models, f)) {
 			t.Fatalf("train-models does not name %s:\n%s", f, out)
 		}
 	}
 	p := tenTargetPlan(t, tmp, 2)
-	if _, err := capture(t, "generate", "--plan", p, "--out", filepath.Join(tmp, "gen"), "--config", job, "-q", "--allow-shortfall",
-		"--generator", filepath.Join(models, "generator.pt"), "--screen", filepath.Join(models, "screen.pt")); err != nil {
-		t.Fatalf("generate with the trained models: %v", err)
+	if b, err := cliCmd("generate", "--plan", p, "--out", filepath.Join(tmp, "gen"), "--config", job, "-q", "--allow-shortfall",
+		"--generator", filepath.Join(models, "generator.pt"), "--screen", filepath.Join(models, "screen.pt")).CombinedOutput(); err != nil {
+		t.Fatalf("generate with the trained models: %v\n%s", err, b)
 	}
 }
