@@ -43,7 +43,7 @@ func TestOutOfRangeValuesAreRefusedAtLoad(t *testing.T) {
 		{"negative mixup", "[target_training]\nmixup_alpha = -1.0\n", []string{"target_training.mixup_alpha = -1", ">= 0"}},
 		{"negative generated weight", "[target_training]\ngen_weight = -1.0\n", []string{"target_training.gen_weight = -1", "> 0"}},
 		{"plan budget above the maximum", "[plan]\nbudget = 9223372036854775807\n", []string{"plan.budget: 9223372036854775807", "[0, 1000000]"}},
-		{"zero rounds", "[loop]\nrounds = 0\n", []string{"loop.rounds = 0", ">= 1"}},
+		{"negative rounds (0 is set-up only)", "[loop]\nrounds = -1\n", []string{"loop.rounds = -1", ">= 1", "set-up only"}},
 		{"name escaping out", "name = \"../../escape\"\n", []string{"name = \"../../escape\"", "inside out"}},
 		{"name with a folder", "name = \"a/b\"\n", []string{"name = \"a/b\"", "plain folder name"}},
 		{"empty name", "name = \"\"\n", []string{"name: empty"}},
