@@ -322,6 +322,7 @@ func (b *Bench) runGAM(ctx context.Context, method string, seed uint64) (*Cell, 
 	} else if r, err = loop.Prepare(b.E, j, dir); err != nil {
 		return nil, err
 	}
+	defer r.Close() // the run folder's lock
 	if err := r.Run(ctx); err != nil {
 		return nil, fmt.Errorf("GAM run %s: %w", dir, err)
 	}
