@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/internal/buildinfo"
 	"github.com/gam-native/gam-native/plan"
 )
 
@@ -339,15 +340,8 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 
 // buildCommit returns the vcs.revision and vcs.modified settings of a binary's build info.
 func buildCommit(bi *debug.BuildInfo) (rev string, modified bool) {
-	for _, st := range bi.Settings {
-		switch st.Key {
-		case "vcs.revision":
-			rev = st.Value
-		case "vcs.modified":
-			modified = st.Value == "true"
-		}
-	}
-	return rev, modified
+	v := buildinfo.Of(bi)
+	return v.Revision, v.Modified
 }
 
 func hostInfo() Host {

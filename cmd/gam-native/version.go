@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/gam-native/gam-native/internal/buildinfo"
 )
 
 // version is what --version prints: the module's version, the commit the binary was built
@@ -21,18 +23,8 @@ func versionOf(bi *debug.BuildInfo) string {
 	if v == "" {
 		v = "(devel)"
 	}
-	var rev, when string
-	modified := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		case "vcs.time":
-			when = s.Value
-		}
-	}
+	vcs := buildinfo.Of(bi)
+	rev, when, modified := vcs.Revision, vcs.Time, vcs.Modified
 	commit := "commit unknown (built without VCS stamping: -buildvcs=false, or outside the repository)"
 	if rev != "" {
 		commit = "commit " + rev
