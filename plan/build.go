@@ -10,17 +10,17 @@ const PlanFormat = "gam.plan/v1"
 
 // Plan is one round's generation plan together with the figures it was derived from.
 type Plan struct {
-	Format      string       `json:"format"`
-	Budget      int          `json:"budget"`
-	Temperature float64      `json:"temperature"`
-	Floor       int          `json:"floor"`
-	Cap         int          `json:"cap"`
+	Format      string  `json:"format"`
+	Budget      int     `json:"budget"`
+	Temperature float64 `json:"temperature"`
+	Floor       int     `json:"floor"`
+	Cap         int     `json:"cap"`
 	// FloorLowered is set when the budget cannot give every target Floor images: each then has at
 	// least this many (budget / targets). Absent when the floor is met.
-	FloorLowered *int `json:"floor_lowered_to,omitempty"`
-	Summary     Summary      `json:"summary"`
-	Classes     []Difficulty `json:"class_difficulty"`
-	Segments    []Difficulty `json:"segment_difficulty,omitempty"`
+	FloorLowered *int         `json:"floor_lowered_to,omitempty"`
+	Summary      Summary      `json:"summary"`
+	Classes      []Difficulty `json:"class_difficulty"`
+	Segments     []Difficulty `json:"segment_difficulty,omitempty"`
 	// Targets holds the targets that received images, most images first.
 	Targets []Target `json:"targets"`
 }
