@@ -1,12 +1,14 @@
 // gam_generator_sample_async and gam_future_*: one worker thread owned by the engine runs sample
 // calls while the caller's thread runs others (on a 2-core CPU the generator's decoder does not
-// scale past one thread, so sampling beside screening is nearly free; bench/NOTES.md). The worker
-// starts on first use and is joined when the library unloads.
+// scale past one thread, so sampling beside screening is nearly free; docs/performance.md,
+// "Sample on the engine's worker thread"). The worker starts on first use and is joined when the
+// library unloads.
 //
 // No std::future, std::promise or std::packaged_task here: they use std::call_once, and with the
 // GPU wheel's cuDNN in the same process (libcudnn_graph carries its own copy of libstdc++'s
 // call_once) an engine referring to libstdc++'s call_once state made cudnnCreate call a null
-// pointer (bench/NOTES.md "GPU", run 4). A mutex and a condition variable do the same job.
+// pointer (docs/performance.md, "GPU: cuDNN and std::call_once"). A mutex and a condition
+// variable do the same job.
 #include <condition_variable>
 #include <deque>
 #include <exception>

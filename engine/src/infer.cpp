@@ -2,8 +2,8 @@
 //
 // Why: the zoo's screen is conv -> ReLU -> max-pool twice. LibTorch 1.13 runs max_pool2d on the
 // CPU through max_pool2d_with_indices, which computes the indices too, and that kernel alone was
-// about a third of the CPU pipeline's time (bench/NOTES.md, "Inference copies and lanes"). Frozen and
-// converted, the convolutions and poolings run in oneDNN's blocked layout.
+// about a third of the CPU pipeline's time (docs/performance.md, "Inference copies on the CPU").
+// Frozen and converted, the convolutions and poolings run in oneDNN's blocked layout.
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>

@@ -1,7 +1,8 @@
 // gam_step_*: the pipeline's fixed-shape step, sample -> screen forward -> fused screen verdicts, in
 // one engine call with one wait for the device. On CUDA the three calls are captured once as a CUDA
 // graph and replayed for every full batch: one launch instead of a few hundred kernel launches,
-// static inputs and outputs, pinned host buffers reused (bench/NOTES.md, "CUDA graphs").
+// static inputs and outputs, pinned host buffers reused (docs/performance.md, "GPU: the
+// fixed-shape step as a CUDA graph").
 #include <cstring>
 #include <memory>
 
