@@ -25,21 +25,11 @@ const (
 // rows = ceil(n/cols).
 func Grid(path string, pixels []float32, n, c, h, w, cols int, scale int) error {
 	const fn = "Grid"
-	switch {
-	case path == "":
-		return argErr(fn, "path is empty")
-	case n < 0:
+	if n < 0 {
 		return argErr(fn, "n = %d, negative", n)
-	case c != 1 && c != 3:
-		return argErr(fn, "c = %d, want 1 (gray) or 3 (RGB)", c)
-	case h <= 0:
-		return argErr(fn, "h = %d, want > 0", h)
-	case w <= 0:
-		return argErr(fn, "w = %d, want > 0", w)
-	case cols <= 0:
-		return argErr(fn, "cols = %d, want > 0", cols)
-	case scale <= 0:
-		return argErr(fn, "scale = %d, want > 0", scale)
+	}
+	if err := checkGridArgs(fn, path, c, h, w, cols, scale); err != nil {
+		return err
 	}
 	if !sizeMatches(len(pixels), n, c, h, w) {
 		return argErr(fn, "pixels has %d values, want n·c·h·w = %d·%d·%d·%d", len(pixels), n, c, h, w)
@@ -123,4 +113,23 @@ func to8(v float32) uint8 {
 		return 255
 	}
 	return uint8(v*255 + 0.5)
+}
+
+// checkGridArgs checks the arguments Grid and LabeledGrid share.
+func checkGridArgs(fn, path string, c, h, w, cols, scale int) error {
+	switch {
+	case path == "":
+		return argErr(fn, "path is empty")
+	case c != 1 && c != 3:
+		return argErr(fn, "c = %d, want 1 (gray) or 3 (RGB)", c)
+	case h <= 0:
+		return argErr(fn, "h = %d, want > 0", h)
+	case w <= 0:
+		return argErr(fn, "w = %d, want > 0", w)
+	case cols <= 0:
+		return argErr(fn, "cols = %d, want > 0", cols)
+	case scale <= 0:
+		return argErr(fn, "scale = %d, want > 0", scale)
+	}
+	return nil
 }

@@ -35,19 +35,8 @@ func labelFace() font.Face {
 // black, as in Grid. No rows writes a small blank image.
 func LabeledGrid(path string, rows []GridRow, c, h, w, cols, scale int) error {
 	const fn = "LabeledGrid"
-	switch {
-	case path == "":
-		return argErr(fn, "path is empty")
-	case c != 1 && c != 3:
-		return argErr(fn, "c = %d, want 1 (gray) or 3 (RGB)", c)
-	case h <= 0:
-		return argErr(fn, "h = %d, want > 0", h)
-	case w <= 0:
-		return argErr(fn, "w = %d, want > 0", w)
-	case cols <= 0:
-		return argErr(fn, "cols = %d, want > 0", cols)
-	case scale <= 0:
-		return argErr(fn, "scale = %d, want > 0", scale)
+	if err := checkGridArgs(fn, path, c, h, w, cols, scale); err != nil {
+		return err
 	}
 	for i, r := range rows {
 		if r.N < 0 {

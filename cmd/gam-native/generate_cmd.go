@@ -57,12 +57,9 @@ func init() {
 }
 
 func runGenerate(c *cli.Context) error {
-	job := loop.DefaultJob()
-	var err error
-	if p := c.String("config"); p != "" {
-		if job, err = loop.LoadJob(p); err != nil {
-			return err
-		}
+	job, err := configJob(c)
+	if err != nil {
+		return err
 	}
 	p, err := plan.ReadPlanFile(c.String("plan"))
 	if err != nil {

@@ -58,11 +58,9 @@ func runRun(c *cli.Context) error {
 			return err
 		}
 	} else {
-		job := loop.DefaultJob()
-		if p := c.String("config"); p != "" {
-			if job, err = loop.LoadJob(p); err != nil {
-				return err
-			}
+		job, err := configJob(c)
+		if err != nil {
+			return err
 		}
 		if r, err = loop.Prepare(e, job, c.String("dir")); err != nil {
 			return err

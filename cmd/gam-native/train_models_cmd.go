@@ -32,12 +32,9 @@ func init() {
 }
 
 func runTrainModels(c *cli.Context) error {
-	job := loop.DefaultJob()
-	var err error
-	if p := c.String("config"); p != "" {
-		if job, err = loop.LoadJob(p); err != nil {
-			return err
-		}
+	job, err := configJob(c)
+	if err != nil {
+		return err
 	}
 	out := c.String("out")
 	unlock, err := lockDir(out)
@@ -57,4 +54,12 @@ func runTrainModels(c *cli.Context) error {
 	}
 	fmt.Printf("generator: %s\nscreen:    %s\n", filepath.Join(out, "generator.pt"), filepath.Join(out, "screen.pt"))
 	return nil
+}
+
+// configJob is --config's job, or the embedded default job without one.
+func configJob(c *cli.Context) (loop.Job, error) {
+	if p := c.String("config"); p != "" {
+		return loop.LoadJob(p)
+	}
+	return loop.DefaultJob(), nil
 }
