@@ -194,6 +194,9 @@ func ImportLS(runDir, exportPath, reviewer string) (ImportResult, error) {
 		if !ok {
 			return res, fmt.Errorf("%s: %q is not in the review queue", where, p)
 		}
+		if err := checkLSStamps(t.Annotations); err != nil {
+			return res, fmt.Errorf("%s: %w", where, err)
+		}
 		a, ok := latestAnnotation(t.Annotations)
 		if !ok {
 			res.Unreviewed++
@@ -254,6 +257,23 @@ func latestAnnotation(as []LSAnnotation) (LSAnnotation, bool) {
 		}
 	}
 	return as[best], true
+}
+
+// checkLSStamps refuses an annotation whose updated_at or created_at is written but is not an
+// RFC 3339 time: it would otherwise lose the choice of the latest annotation and be recorded at
+// the time of the import.
+func checkLSStamps(as []LSAnnotation) error {
+	for i, a := range as {
+		for _, f := range []struct{ key, v string }{{"updated_at", a.UpdatedAt}, {"created_at", a.CreatedAt}} {
+			if f.v == "" {
+				continue
+			}
+			if _, err := time.Parse(time.RFC3339Nano, f.v); err != nil {
+				return fmt.Errorf("annotation %d (id %d): %s = %s: want an RFC 3339 time such as 2025-03-09T22:16:08.746926Z", i, a.ID, f.key, quoted(f.v))
+			}
+		}
+	}
+	return nil
 }
 
 func lsStamp(a LSAnnotation) string {

@@ -163,7 +163,7 @@ func resolveClass(label int64, class string, classNames []string) (int64, string
 	if class != "" {
 		k := slices.Index(classNames, class)
 		if k < 0 {
-			return 0, "", fmt.Errorf("unknown class %q", class)
+			return 0, "", fmt.Errorf("unknown class %s", quoted(class))
 		}
 		if label != data.NoLabel && label != int64(k) {
 			return 0, "", fmt.Errorf("label %d disagrees with class %q (label %d)", label, class, k)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"mime"
@@ -261,9 +260,13 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var req DecideRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			http.Error(w, fmt.Sprintf("request body over %d bytes: send fewer paths per request", maxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -286,6 +289,15 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		s.opts.Log.Printf("%s: %s %d image(s)", reviewer, req.Decision, len(ds))
 	}
 	writeJSON(w, http.StatusOK, DecideResponse{Saved: ds})
+}
+
+// quoted is s quoted for a message, cut to 64 bytes: a request's multi-megabyte value is not
+// echoed whole.
+func quoted(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:64], len(s))
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 func cmpOr(a, b string) string {
@@ -324,15 +336,22 @@ func buildDecisions(req DecideRequest, recs []data.Record, classes []string, rev
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("decision %q: want %q, %q or %q", req.Decision, Accept, Reject, Relabel)
+		return nil, fmt.Errorf("decision %s: want %q, %q or %q", quoted(req.Decision), Accept, Reject, Relabel)
 	}
 	t := now()
 	out := make([]Decision, 0, len(req.Paths))
+	// A path named twice in one request gets one decision: the same line again would only grow
+	// decisions.jsonl (a request naming one image 1,000 times wrote 1,000 lines).
+	seen := make(map[string]bool, len(req.Paths))
 	for _, p := range req.Paths {
 		rec, ok := byPath[p]
 		if !ok {
-			return nil, fmt.Errorf("%q is not in the review queue", p)
+			return nil, fmt.Errorf("%s is not in the review queue", quoted(p))
 		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
 		d := Decision{Path: p, Decision: req.Decision, Reviewer: reviewer, Time: t}
 		if req.Decision == Relabel {
 			d.Label, d.Class = newLabel, newClass
@@ -365,12 +384,24 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	ct, ok := imageTypes[strings.ToLower(path.Ext(p))]
+	if !ok {
+		http.Error(w, "not a raster image", http.StatusForbidden)
+		return
+	}
 	root, err := os.OpenRoot(filepath.Join(s.runDir, ReviewDir))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	defer root.Close()
+	// The root keeps a symlink from leaving review/, but one inside it (images/c0/x.png ->
+	// ../../pending.jsonl) would still serve another of the folder's files as an image: no link
+	// anywhere on the path is followed.
+	if hasSymlink(root, p) {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
 	f, err := root.Open(filepath.FromSlash(p))
 	if err != nil {
 		http.Error(w, "not found", http.StatusNotFound)
@@ -382,13 +413,21 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	ct, ok := imageTypes[strings.ToLower(path.Ext(p))]
-	if !ok {
-		http.Error(w, "not a raster image", http.StatusForbidden)
-		return
-	}
 	w.Header().Set("Content-Type", ct)
 	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// hasSymlink reports whether any element of the slash-separated path p under root is a symbolic
+// link (or cannot be looked at).
+func hasSymlink(root *os.Root, p string) bool {
+	parts := strings.Split(p, "/")
+	for i := range parts {
+		st, err := root.Lstat(filepath.Join(parts[:i+1]...))
+		if err != nil || st.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // imageTypes are the types served; no SVG, which can carry script.
