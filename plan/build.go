@@ -10,11 +10,15 @@ const PlanFormat = "gam.plan/v1"
 
 // Plan is one round's generation plan together with the figures it was derived from.
 type Plan struct {
-	Format      string  `json:"format"`
-	Budget      int     `json:"budget"`
-	Temperature float64 `json:"temperature"`
-	Floor       int     `json:"floor"`
-	Cap         int     `json:"cap"`
+	Format string `json:"format"`
+	// ClassNames are the metrics' classes, index = the targets' class: generate matches its
+	// models' classes to these names, never to the indices alone (a service that trained on a
+	// torchvision ImageFolder numbers its classes alphabetically). Absent in older plans.
+	ClassNames  []string `json:"classes,omitempty"`
+	Budget      int      `json:"budget"`
+	Temperature float64  `json:"temperature"`
+	Floor       int      `json:"floor"`
+	Cap         int      `json:"cap"`
 	// FloorLowered is set when the budget cannot give every target Floor images: each then has at
 	// least this many (budget / targets). Absent when the floor is met.
 	FloorLowered *int         `json:"floor_lowered_to,omitempty"`
@@ -33,7 +37,7 @@ func BuildPlan(m *Metrics, cfg Config, learner *Learner) (*Plan, error) {
 	}
 	classes, segments := ScoreDifficulty(m, cfg.Weights)
 	targets := inFocus(TargetsFrom(m, classes, segments, cfg.SeverityThreshold, cfg.CoverWeakConditions), cfg.Focus)
-	p := &Plan{Format: PlanFormat, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
+	p := &Plan{Format: PlanFormat, ClassNames: m.Classes, Budget: cfg.Budget, Temperature: cfg.Temperature, Floor: cfg.Floor, Cap: cfg.Cap,
 		Summary: m.Summary, Classes: classes, Segments: segments}
 	if len(targets) == 0 {
 		return p, nil // nothing in focus (no segment weaker than its class): nothing to generate

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -134,17 +135,15 @@ func lineCol(data []byte, off int64) (int, int) {
 }
 
 func checkTrainCounts(tc map[string]int, classes []string) error {
-	known := map[string]bool{}
-	for _, c := range classes {
-		known[c] = true
-	}
 	for id, n := range tc {
-		cls, seg, _ := strings.Cut(id, "/")
-		if !known[cls] {
+		// A class name may hold "/" (torchvision's "T-shirt/top"): the ID is a whole class name,
+		// or a class name, "/" and a bucket.
+		if _, _, ok := SplitID(id, classes); !ok {
+			cls, seg := cutKnownClass(id, classes)
+			if slices.Contains(classes, cls) {
+				return fmt.Errorf("train_counts[%q]: unknown segment %q (known: %s)", id, seg, strings.Join(Buckets, ", "))
+			}
 			return fmt.Errorf("train_counts[%q]: unknown class %q", id, cls)
-		}
-		if seg != "" && bucketIndex(seg) < 0 {
-			return fmt.Errorf("train_counts[%q]: unknown segment %q (known: %s)", id, seg, strings.Join(Buckets, ", "))
 		}
 		if n < 0 {
 			return fmt.Errorf("train_counts[%q]: negative count %d", id, n)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 )
 
 // MaxBudget is the most images one plan may ask for, over all its targets together (and so the
@@ -52,8 +53,21 @@ func (p *Plan) Validate() error {
 	if p.Format != PlanFormat {
 		return fmt.Errorf("format %q, want %q", p.Format, PlanFormat)
 	}
+	for i, n := range p.ClassNames {
+		if n == "" || slices.Index(p.ClassNames, n) != i {
+			return fmt.Errorf("classes[%d] (%q): empty or repeated", i, n)
+		}
+	}
 	total := 0
 	for i, t := range p.Targets {
+		if p.ClassNames != nil {
+			switch {
+			case t.Class >= len(p.ClassNames):
+				return fmt.Errorf("targets[%d] (%s).class = %d: the plan has %d classes", i, t.ID, t.Class, len(p.ClassNames))
+			case t.Class >= 0 && t.ClassName != "" && t.ClassName != p.ClassNames[t.Class]:
+				return fmt.Errorf("targets[%d] (%s): class %d is %q in the plan's classes, not %q", i, t.ID, t.Class, p.ClassNames[t.Class], t.ClassName)
+			}
+		}
 		switch {
 		case t.ID == "":
 			return fmt.Errorf("targets[%d].id: empty", i)

@@ -1,6 +1,9 @@
 package plan
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Attribute names of the model contract v1, in the column order of Predictions.Attrs.
 const (
@@ -58,4 +61,35 @@ func SegmentID(className, bucket string) string {
 		return className
 	}
 	return fmt.Sprintf("%s/%s", className, bucket)
+}
+
+// SplitID parses a unit ID against the class names: a whole class name ("coat", "T-shirt/top"),
+// or a class name, "/" and a segment bucket ("coat/blurry", "T-shirt/top/blurry"). A class name
+// may hold "/", so the ID is not cut at its first one: the longest class name it starts with wins.
+func SplitID(id string, classes []string) (class int, bucket string, ok bool) {
+	class = -1
+	for i, c := range classes {
+		if c == id {
+			return i, "", true
+		}
+		if rest, found := strings.CutPrefix(id, c+"/"); found && bucketIndex(rest) >= 0 && (class < 0 || len(c) > len(classes[class])) {
+			class, bucket = i, rest
+		}
+	}
+	return class, bucket, class >= 0
+}
+
+// cutKnownClass splits id after the longest class name it starts with (followed by "/").
+func cutKnownClass(id string, classes []string) (string, string) {
+	best := ""
+	for _, c := range classes {
+		if strings.HasPrefix(id, c+"/") && len(c) > len(best) {
+			best = c
+		}
+	}
+	if best == "" {
+		cls, seg, _ := strings.Cut(id, "/")
+		return cls, seg
+	}
+	return best, id[len(best)+1:]
 }
