@@ -10,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"unsafe"
+
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // Role is what a model is for under contract v1.
@@ -113,47 +114,20 @@ func (m *Model) Close() {
 	_ = m.e.do(func() { C.gamdl_gam_model_destroy(h) })
 }
 
-// Save writes the model as TorchScript to path atomically: a temporary file in the same folder,
-// fsync, rename.
+// Save writes the model as TorchScript to path atomically (internal/atomicfile: a temporary file
+// in the same folder, fsync, rename, fsync of the folder).
 func (m *Model) Save(path string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
+	var engineErr error
+	err := atomicfile.WriteWith(path, func(tmp string) error {
+		ct := C.CString(tmp)
+		defer C.free(unsafe.Pointer(ct))
+		engineErr = m.e.call("save model "+path, func() C.int32_t { return C.gamdl_gam_model_save(m.h, ct) })
+		return engineErr
+	})
+	if err != nil && engineErr == nil {
+		return fmt.Errorf("save model: %w", err)
 	}
-	tmp := f.Name()
-	f.Close()
-	defer os.Remove(tmp)
-	ct := C.CString(tmp)
-	defer C.free(unsafe.Pointer(ct))
-	if err := m.e.call("save model "+path, func() C.int32_t { return C.gamdl_gam_model_save(m.h, ct) }); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-func syncFile(p string) error {
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-func syncDir(d string) error {
-	f, err := os.Open(d)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return err
 }
 
 // Optimize turns the model's inference copy on or off (gam_model_optimize: on the CPU, inference

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // ManifestWriter appends records to a manifest durably, for a loop that may
@@ -56,7 +58,7 @@ func openManifestWriter(path string, f *os.File) (*ManifestWriter, error) {
 	}
 	if len(content) == 0 {
 		// A new file's name must survive a crash too.
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 			return nil, err
 		}
 	}

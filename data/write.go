@@ -14,17 +14,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/renameio/v2"
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // ManifestName is the manifest WriteImageFolder writes next to images/.
 const ManifestName = "manifest.jsonl"
-
-// atomicWrite puts the temp file beside the target: a rename is only atomic
-// within one file system, and renameio's default probes TMPDIR per call.
-func atomicWrite(p string, data []byte) error {
-	return renameio.WriteFile(p, data, 0o644, renameio.WithTempDir(filepath.Dir(p)))
-}
 
 // WriteImageFolder writes ds as dir/manifest.jsonl plus a PNG under
 // dir/images/<class>/ for each image that has to be stored: generated
@@ -63,7 +57,7 @@ func WriteImageFolder(dir string, ds *Dataset, recs []Record) error {
 		return err
 	}
 	for f := range folders {
-		if err := syncDir(f); err != nil {
+		if err := atomicfile.SyncDir(f); err != nil {
 			return err
 		}
 	}
@@ -75,10 +69,7 @@ func WriteImageFolder(dir string, ds *Dataset, recs []Record) error {
 		}
 		buf.Write(line)
 	}
-	if err := atomicWrite(filepath.Join(absDir, ManifestName), buf.Bytes()); err != nil {
-		return err
-	}
-	return syncDir(absDir)
+	return atomicfile.Write(filepath.Join(absDir, ManifestName), buf.Bytes())
 }
 
 // planWrite builds the output records and checks all of the input.
@@ -202,7 +193,8 @@ func writePNGs(absDir string, ds *Dataset, out []Record, which []int) error {
 					continue
 				}
 				p := filepath.Join(absDir, filepath.FromSlash(out[i].Path))
-				errs[k] = atomicWrite(p, buf.Bytes())
+				// Each folder is synced once after the batch, before the manifest names them.
+				errs[k] = atomicfile.WriteSync(p, buf.Bytes(), atomicfile.SyncFile)
 			}
 		})
 	}
@@ -245,14 +237,4 @@ func toImage(ds *Dataset, i int) image.Image {
 		m.Pix[4*k+3] = 255
 	}
 	return m
-}
-
-// syncDir makes renames inside dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

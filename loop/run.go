@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -72,23 +73,12 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 		r.Close()
 		return nil, err
 	}
-	var buf []byte
-	{
-		f, err := os.CreateTemp(dir, ".job*.toml")
-		if err != nil {
-			return nil, err
-		}
-		if err := toml.NewEncoder(f).Encode(j); err != nil {
-			f.Close()
-			return nil, err
-		}
-		f.Close()
-		if buf, err = os.ReadFile(f.Name()); err != nil {
-			return nil, err
-		}
-		os.Remove(f.Name())
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(j); err != nil {
+		r.Close()
+		return nil, err
 	}
-	if err := jsonfile.WriteAtomic(filepath.Join(dir, "job.toml"), buf); err != nil {
+	if err := jsonfile.WriteAtomic(filepath.Join(dir, "job.toml"), buf.Bytes()); err != nil {
 		return nil, err
 	}
 	if err := jsonfile.WriteJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {

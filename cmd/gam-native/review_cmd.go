@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/review"
 )
 
@@ -91,7 +92,7 @@ func reviewCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						if err := os.WriteFile(cfg, []byte(review.LabelConfig(classes)), 0o644); err != nil {
+						if err := jsonfile.WriteUserFile(cfg, []byte(review.LabelConfig(classes))); err != nil {
 							return err
 						}
 					}

@@ -1,7 +1,7 @@
-// Package jsonfile writes result files atomically (temporary file in the same folder, fsync,
-// rename; github.com/google/renameio) and reads JSON with the file's name in the error. The run
-// folder, the efficacy benchmark and the bench suite all write through it, so that a process
-// killed at any moment leaves either the old file or the new one.
+// Package jsonfile writes result files atomically (internal/atomicfile: a temporary file in the
+// same folder, fsync, rename, fsync of the folder) and reads JSON with the file's name in the
+// error. The run folder, the efficacy benchmark and the bench suite all write through it, so that
+// a process killed at any moment leaves either the old file or the new one.
 package jsonfile
 
 import (
@@ -10,23 +10,17 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/renameio/v2"
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
-// WriteAtomic writes b to path, creating its folder. A path that exists and is not a regular file
-// (a device such as /dev/null, a FIFO, a folder) is refused: the rename would replace it. Errors
-// name path, never the temporary file.
+// WriteAtomic writes b to path as atomicfile.Write does, creating its folder. A path that exists
+// and is not a regular file (a device such as /dev/null, a FIFO, a folder) is refused: the rename
+// would replace it. Errors name path, never the temporary file.
 func WriteAtomic(path string, b []byte) error {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: exists and is not a regular file (%s); give a file path", path, fi.Mode().Type())
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := renameio.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, b)
 }
 
 // WriteUserFile writes b atomically to a path the user named (plan --out, review export-ls
