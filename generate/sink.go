@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // DirSink writes accepted images as an ImageFolder (images/<class>/NAME.png) with a durable,
@@ -85,7 +86,8 @@ func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return data.Record{}, err
 	}
-	if err := writeNoSync(p, png); err != nil {
+	// Not synced here: Flush syncs the file system once for the batch.
+	if err := atomicfile.WriteSync(p, png, atomicfile.SyncNone); err != nil {
 		return data.Record{}, err
 	}
 	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
@@ -95,27 +97,6 @@ func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
 		rec.Mix = &data.RecordMix{With: s.ClassNames[c.MixWith], Weight: c.MixWeight}
 	}
 	return rec, nil
-}
-
-func writeNoSync(p string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), p)
 }
 
 // Flush makes the queued images durable (one syncfs for the whole batch) and appends their
