@@ -1,9 +1,15 @@
 // Inference through a loaded model's contract methods, the hardness search, and saving.
 #include "model.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 namespace gam {
@@ -235,15 +241,51 @@ GAM_EXPORT int32_t gam_generator_search(gam_model *g, gam_model *target, const g
   });
 }
 
+namespace gam {
+
+// Writes b to path with checked POSIX calls (open, every write, fsync, close), so that a full disk
+// is an Error naming the path and the errno, never an exception from a destructor. A partial file
+// is removed.
+void write_file_checked(const std::string &path, const std::string &b) {
+  auto fail = [&](const char *op, int err, int fd) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(path.c_str());
+    throw Error(GAM_ERR_IO, "save " + path + ": " + op + ": " + std::strerror(err));
+  };
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(GAM_ERR_IO, "save " + path + ": open: " + std::strerror(errno));
+  const char *p = b.data();
+  size_t left = b.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write", errno, fd);
+    if (n == 0) fail("write", ENOSPC, fd);
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("fsync", errno, fd);
+  if (::close(fd) != 0) fail("close", errno, -1);
+}
+
+}  // namespace gam
+
+// Module::save(path) writes through PyTorchStreamWriter's own file stream: a write that fails there
+// (ENOSPC) throws, and the writer's destructor then throws again while finishing the archive, which
+// ends in std::terminate. Serializing to memory cannot fail that way (only bad_alloc, a status too);
+// the bytes then go to the file through checked calls.
 GAM_EXPORT int32_t gam_model_save(gam_model *m, const char *path) {
   return gam::guard([&] {
     gam::need(m, "model");
     std::string p = gam::need(path, "path");
+    std::ostringstream buf;
     try {
-      m->m.save(p);
+      m->m.save(buf);
     } catch (const c10::Error &e) {
-      throw Error(GAM_ERR_IO, "save " + p + ": " + e.what_without_backtrace());
+      throw Error(GAM_ERR_IO, "save " + p + ": serialize: " + e.what_without_backtrace());
     }
+    if (!buf) throw Error(GAM_ERR_OOM, "save " + p + ": serialize: out of host memory");
+    gam::write_file_checked(p, buf.str());
   });
 }
 
