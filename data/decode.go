@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	xdraw "golang.org/x/image/draw"
 )
 
 // imageExts are the file types read; torchvision knows more (bmp, tiff,
@@ -26,7 +28,11 @@ type pixels struct {
 
 // decodeImageFile decodes a PNG or JPEG by content, checking that the
 // extension and the content agree so that a renamed file is caught.
-func decodeImageFile(path string) (pixels, error) {
+func decodeImageFile(path string) (pixels, error) { return decodeImageFileSized(path, 0, 0) }
+
+// decodeImageFileSized is decodeImageFile resized to h x w (Catmull-Rom, ResizeMethod) when its
+// size differs; h = 0 keeps every image's own size.
+func decodeImageFileSized(path string, h, w int) (pixels, error) {
 	ext := strings.ToLower(filepath.Ext(path))
 	if !imageExts[ext] {
 		return pixels{}, fmt.Errorf("%s: not an image file (extension %q; want .png, .jpg or .jpeg)", path, ext)
@@ -44,7 +50,68 @@ func decodeImageFile(path string) (pixels, error) {
 	if err != nil {
 		return pixels{}, fmt.Errorf("%s: not a readable %s image: %w", path, strings.TrimPrefix(ext, "."), err)
 	}
+	img = grayIfGrayPalette(img)
+	if h > 0 && (img.Bounds().Dx() != w || img.Bounds().Dy() != h) {
+		img = resize(img, h, w)
+	}
 	return toPixels(img), nil
+}
+
+// ResizeMethod names the filter that resizes images of another size than the data set's.
+const ResizeMethod = "Catmull-Rom (golang.org/x/image/draw)"
+
+// resize scales img to h x w with Catmull-Rom, keeping grayscale images grayscale. Alpha is
+// dropped afterwards, as for images of the right size.
+func resize(img image.Image, h, w int) image.Image {
+	var dst xdraw.Image
+	switch img.(type) {
+	case *image.Gray, *image.Gray16:
+		dst = image.NewGray(image.Rect(0, 0, w, h))
+	default:
+		dst = image.NewNRGBA(image.Rect(0, 0, w, h))
+	}
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+	return dst
+}
+
+// grayIfGrayPalette turns a palette image whose colours are all gray into a Gray one, so that
+// a grayscale set saved with a palette stays one channel; other images are returned as they are.
+func grayIfGrayPalette(img image.Image) image.Image {
+	m, ok := img.(*image.Paletted)
+	if !ok {
+		return img
+	}
+	lut := make([]uint8, len(m.Palette))
+	for i, c := range m.Palette {
+		n := color.NRGBAModel.Convert(c).(color.NRGBA)
+		if n.R != n.G || n.G != n.B {
+			return img
+		}
+		lut[i] = n.R
+	}
+	r := m.Bounds()
+	g := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		for x := range r.Dx() {
+			g.Pix[y*g.Stride+x] = lut[m.Pix[y*m.Stride+x]]
+		}
+	}
+	return g
+}
+
+// imageSize reads only the header of a PNG or JPEG: its width and height.
+func imageSize(path string) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+		return 0, 0, fmt.Errorf("%s: not a readable %s image: %w", path, ext, err)
+	}
+	return cfg.Width, cfg.Height, nil
 }
 
 // toPixels converts like PIL's convert("RGB") (alpha dropped, not
@@ -104,7 +171,10 @@ func fromInterleaved(pix []uint8, stride, h, w int) pixels {
 
 // decodeAll decodes files in parallel; the error returned is the one of
 // the lowest index (also returned), so a run reports the same file every time.
-func decodeAll(paths []string) ([]pixels, int, error) {
+func decodeAll(paths []string) ([]pixels, int, error) { return decodeAllSized(paths, 0, 0) }
+
+// decodeAllSized is decodeAll with every image resized to h x w (h = 0: none resized).
+func decodeAllSized(paths []string, h, w int) ([]pixels, int, error) {
 	out := make([]pixels, len(paths))
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
@@ -112,7 +182,7 @@ func decodeAll(paths []string) ([]pixels, int, error) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				out[i], errs[i] = decodeImageFile(paths[i])
+				out[i], errs[i] = decodeImageFileSized(paths[i], h, w)
 			}
 		})
 	}

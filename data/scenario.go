@@ -50,6 +50,16 @@ var ScenarioNames = []string{BalancedScenario, LongTailScenario, ScarceScenario,
 // named scenario and, with condition-shift, degrades part of validation
 // and test. apply may be nil when no condition shift is asked for.
 func ApplyScenario(name string, sc Scenario, train, test *Dataset, apply ConditionFunc) (*Splits, error) {
+	return ApplyScenarioVal(name, sc, train, nil, test, apply)
+}
+
+// ApplyScenarioVal is ApplyScenario with a validation set of the data's own (an ImageFolder's
+// val/) when val is not nil: the scenario then holds out nothing from train, and condition-shift
+// degrades part of val.
+func ApplyScenarioVal(name string, sc Scenario, train, val, test *Dataset, apply ConditionFunc) (*Splits, error) {
+	if val != nil {
+		sc.ValPerClass = 0
+	}
 	base, shift, err := parseScenarioName(name)
 	if err != nil {
 		return nil, err
@@ -74,6 +84,9 @@ func ApplyScenario(name string, sc Scenario, train, test *Dataset, apply Conditi
 		return nil, fmt.Errorf("scenario %s: %w", name, err)
 	}
 	s.Test = test
+	if val != nil {
+		s.Val = val
+	}
 	if shift {
 		s.Val, err = ConditionShift(s.Val, sc.Conditions, sc.ShiftFraction, sc.SeverityMin, sc.SeverityMax, sc.Seed, apply)
 		if err != nil {
