@@ -18,7 +18,10 @@ long-tail class has, where the MLP GAN (cgan.py) only learns a blurry class mean
 
 No BatchNorm or Dropout: outputs do not depend on train()/eval() mode, except that spectral norm's
 power iteration advances in train mode only (as nn.utils.spectral_norm does). H and W must be
-multiples of 4.
+multiples of 4. Above 32 px (scale.py) the generator starts from a smaller grid with one more
+upsample + FiLM conv stage at 4*ch per doubling, and the discriminator has one more stride-2 SN conv
+at its widest width per doubling (ConvGeneratorDeep, ProjectionDiscriminatorDeep): 64x64 starts
+from 8x8, 128x128 from 8x8.
 """
 import copy
 from typing import List, Optional, Sequence
@@ -26,6 +29,8 @@ from typing import List, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from scale import stages
 
 
 def _wb(w: Tensor, b: Optional[Tensor]) -> List[Tensor]:
@@ -196,6 +201,61 @@ class ProjectionDiscriminator(nn.Module):
         return out
 
 
+class ConvGeneratorDeep(ConvGenerator):
+    """ConvGenerator for images above 32 px: `extra` more upsample + FiLM conv stages (4ch -> 4ch)
+    before b1, from a grid of H/2^(2+extra)."""
+
+    def __init__(self, num_classes: int, image_shape: Sequence[int], num_attrs: int, latent_dim: int, ch: int, embed_dim: int, extra: int):
+        super().__init__(num_classes, image_shape, num_attrs, latent_dim, ch, embed_dim)
+        c, h, w = [int(d) for d in image_shape]
+        self.h4, self.w4 = h // (4 << extra), w // (4 << extra)
+        n_cond = embed_dim + num_attrs
+        self.fc = nn.Linear(latent_dim + n_cond, self.c0 * self.h4 * self.w4)
+        self.pre = nn.ModuleList([FiLMConv(4 * ch, 4 * ch, n_cond) for _ in range(extra)])
+
+    def forward(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        cond = torch.cat([self.embed(y), attrs.to(z.dtype)], dim=1)
+        h = F.relu(self.fc(torch.cat([z, cond], dim=1))).view(-1, self.c0, self.h4, self.w4)
+        for b in self.pre:
+            h = b(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
+        h = self.b1(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
+        h = self.b2(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
+        h = self.b3(h, cond)
+        return torch.sigmoid(self.out(h))
+
+    def tensors(self) -> List[Tensor]:
+        out = [self.embed.weight] + _wb(self.fc.weight, self.fc.bias)
+        for b in self.pre:
+            out += b.tensors()
+        out += self.b1.tensors()
+        out += self.b2.tensors()
+        out += self.b3.tensors()
+        return out + _wb(self.out.weight, self.out.bias)
+
+
+class ProjectionDiscriminatorDeep(ProjectionDiscriminator):
+    """ProjectionDiscriminator for images above 32 px: `extra` more stride-2 SN convs (c3 -> c3)
+    after c3."""
+
+    def __init__(self, num_classes: int, image_shape: Sequence[int], num_attrs: int, channels: Sequence[int], extra: int):
+        super().__init__(num_classes, image_shape, num_attrs, channels)
+        c3 = int(channels[2])
+        self.down = nn.ModuleList([SNConv2d(c3, c3, 3, 2, 1) for _ in range(extra)])
+
+    def forward(self, x: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
+        h = F.leaky_relu(self.c1(x), 0.2)
+        h = F.leaky_relu(self.c2(h), 0.2)
+        h = F.leaky_relu(self.c3(h), 0.2)
+        for d in self.down:
+            h = F.leaky_relu(d(h), 0.2)
+        h = F.leaky_relu(self.c4(h), 0.2)
+        h = h.sum(dim=[2, 3])
+        out = self.linear(h).squeeze(1) + (self.embed(y) * h).sum(1)
+        if self.num_attrs > 0:
+            out = out + (self.proj_attrs(attrs.to(h.dtype)) * h).sum(1)
+        return out
+
+
 def diff_augment(x: Tensor) -> Tensor:
     """DiffAugment's color, translation and cutout (Zhao et al. 2020), random per sample and
     differentiable in x: brightness +-0.5, contrast x0.5-1.5, shift by up to 1/8 of the size with
@@ -257,8 +317,13 @@ class ConvCGAN(nn.Module):
             raise ValueError(f"ConvCGAN: image height and width must be multiples of 4, got {h}x{w}")
         self.ema_decay = float(ema_decay)
         a = len(self.attr_names)
-        self.generator = ConvGenerator(self.num_classes, self.image_shape, a, self.latent_dim, int(g_channels), int(embed_dim))
-        self.discriminator = ProjectionDiscriminator(self.num_classes, self.image_shape, a, d_channels)
+        extra = stages(h, w, exact=True) - 2
+        if extra == 0:
+            self.generator = ConvGenerator(self.num_classes, self.image_shape, a, self.latent_dim, int(g_channels), int(embed_dim))
+            self.discriminator = ProjectionDiscriminator(self.num_classes, self.image_shape, a, d_channels)
+        else:
+            self.generator = ConvGeneratorDeep(self.num_classes, self.image_shape, a, self.latent_dim, int(g_channels), int(embed_dim), extra)
+            self.discriminator = ProjectionDiscriminatorDeep(self.num_classes, self.image_shape, a, d_channels, extra)
         # The EMA copy: same start, no gradients, in neither optimiser's submodule.
         self.generator_ema = copy.deepcopy(self.generator)
         for p in self.generator_ema.parameters():

@@ -2,11 +2,15 @@
 
 (conv3 -> ReLU -> maxpool2) x 2 -> fc -> ReLU -> fc, 16/32 channels and fc128 by default:
 the CNN of shared/EFFICACY_NOTES.md. Input: [N, C, H, W] float32 in [0, 1], used as is.
+Above 32 px one more (conv3 at the second width -> ReLU -> maxpool2) per doubling (scale.py), so
+the fc layer sees 6 to 11 px a side whatever the image size.
 """
 from typing import List, Sequence
 
 import torch
 from torch import Tensor, nn
+
+from scale import stages
 
 
 class CNN(nn.Module):
@@ -27,12 +31,17 @@ class CNN(nn.Module):
         self.image_shape = [int(d) for d in image_shape]
         c, h, w = self.image_shape
         c1, c2, fc = widths
-        self.features = nn.Sequential(
+        layers: List[nn.Module] = [
             nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        # Two 2x2 pools floor H and W to H//4, W//4 (28x28 -> 7x7).
-        self.fc = nn.Sequential(nn.Linear(c2 * (h // 4) * (w // 4), fc), nn.ReLU())
+        ]
+        # Each 2x2 pool floors H and W to H//2, W//2 (28x28 -> 7x7 after the first two).
+        fh, fw = h // 4, w // 4
+        for _ in range(stages(h, w) - 2):
+            layers += [nn.Conv2d(c2, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            fh, fw = fh // 2, fw // 2
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Sequential(nn.Linear(c2 * fh * fw, fc), nn.ReLU())
         self.head = nn.Linear(fc, self.num_classes)
 
     @torch.jit.export

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from scale import stages
+
 
 class CVAE(nn.Module):
     # Contract attributes. Declared here so TorchScript knows their types even
@@ -106,7 +108,9 @@ class CVAE(nn.Module):
 
 class ConvCVAE(CVAE):
     """The same conditional VAE with convolutions: a strided-conv encoder and a transposed-conv
-    decoder (7x7 -> 14x14 -> 28x28 for Fashion-MNIST; H and W must be multiples of 4).
+    decoder (7x7 -> 14x14 -> 28x28 for Fashion-MNIST; H and W must be multiples of 4). Above 32 px
+    one more stride-2 conv (and transposed conv) at the second width per doubling while H and W
+    stay divisible (scale.py): 64x64 -> 8x8, 128x128 -> 8x8.
 
     The MLP decodes every pixel from one dense layer, so its images are blurry class means; the
     convolutions share local filters over the image (edges, collars, buttons), which is what a
@@ -125,16 +129,21 @@ class ConvCVAE(CVAE):
         if h % 4 != 0 or w % 4 != 0:
             raise ValueError(f"ConvCVAE: image height and width must be multiples of 4, got {h}x{w}")
         c1, c2 = int(channels[0]), int(channels[1])
-        self.h4, self.w4, self.c2 = h // 4, w // 4, c2
+        extra = stages(h, w, exact=True) - 2
+        self.h4, self.w4, self.c2 = h // (4 << extra), w // (4 << extra), c2
         cond = self.num_classes + len(self.attr_names)
         feat = c2 * self.h4 * self.w4
-        self.enc_conv = nn.Sequential(
-            nn.Conv2d(c, c1, 4, 2, 1), nn.ReLU(), nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU(), nn.Flatten(1)
-        )
+        enc: List[nn.Module] = [nn.Conv2d(c, c1, 4, 2, 1), nn.ReLU(), nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU()]
+        for _ in range(extra):
+            enc += [nn.Conv2d(c2, c2, 4, 2, 1), nn.ReLU()]
+        self.enc_conv = nn.Sequential(*enc, nn.Flatten(1))
         self.encoder = nn.Sequential(nn.Linear(feat + cond, 256), nn.ReLU(), nn.Linear(256, 2 * self.latent_dim))
         self.decoder = nn.Sequential(nn.Linear(self.latent_dim + cond, 256), nn.ReLU(), nn.Linear(256, feat), nn.ReLU())
+        dec: List[nn.Module] = []
+        for _ in range(extra):
+            dec += [nn.ConvTranspose2d(c2, c2, 4, 2, 1), nn.ReLU()]
         self.dec_conv = nn.Sequential(
-            nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(c1, c, 4, 2, 1)
+            *dec, nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(c1, c, 4, 2, 1)
         )
 
     @torch.jit.export

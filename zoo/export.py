@@ -2,8 +2,10 @@
 
     /usr/bin/python3 zoo/export.py --out DIR [--seed 0]
         [--image-shape C,H,W] [--num-classes K] [--latent-dim L] [--attr-names blur,shadow]
+        [--only cvae,cnn]
 
-Writes DIR/cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt, cgan_conv.pt and prints one line per file. Idempotent:
+Writes DIR/cvae.pt, cvae_conv.pt, cgan.pt, cnn.pt, screen.pt, cgan_conv.pt (or only the models
+named by --only) and prints one line per file. Idempotent:
 a file whose bytes would not change is left untouched (its mtime too), and every write
 goes to a temporary file in DIR, fsynced, then renamed over the old one.
 """
@@ -70,10 +72,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="output folder (created if missing)")
     ap.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
-    ap.add_argument("--image-shape", default="1,28,28", help="C,H,W (H and W multiples of 4)")
+    ap.add_argument("--image-shape", default="1,28,28", help="C,H,W (H and W multiples of 4; zoo/README.md says what each size gets)")
     ap.add_argument("--num-classes", type=int, default=10)
     ap.add_argument("--latent-dim", type=int, default=None, help="default: cvae 16, cgan and cgan_conv 64")
     ap.add_argument("--attr-names", default="blur,shadow", help='comma-separated; "" for none')
+    ap.add_argument("--only", default="", help="comma-separated models to export (cvae, cvae_conv, cgan, cnn, screen, cgan_conv); default: all")
     a = ap.parse_args()
 
     shape = [int(d) for d in a.image_shape.split(",")]
@@ -85,9 +88,7 @@ def main() -> None:
         gen["latent_dim"] = a.latent_dim
     cls = dict(num_classes=a.num_classes, image_shape=shape)
 
-    torch.set_num_threads(1)
-    os.makedirs(a.out, exist_ok=True)
-    for name, make in [
+    models = [
         ("cvae.pt", lambda: CVAE(**gen)),
         ("cvae_conv.pt", lambda: ConvCVAE(**gen)),
         ("cgan.pt", lambda: CGAN(**gen)),
@@ -95,7 +96,17 @@ def main() -> None:
         ("screen.pt", lambda: Screen(**cls)),
         # last: scripting it first would renumber the TorchScript type names in the files after it
         ("cgan_conv.pt", lambda: ConvCGAN(**gen)),
-    ]:
+    ]
+    only = [s for s in a.only.split(",") if s]
+    known = [n[: -len(".pt")] for n, _ in models]
+    for o in only:
+        if o not in known:
+            ap.error(f"--only: unknown model {o!r} (known: {', '.join(known)})")
+    torch.set_num_threads(1)
+    os.makedirs(a.out, exist_ok=True)
+    for name, make in models:
+        if only and name[: -len(".pt")] not in only:
+            continue
         torch.manual_seed(a.seed)  # per model, so that each file depends only on the seed
         print(save_scripted(make(), os.path.join(a.out, name)), flush=True)
 
