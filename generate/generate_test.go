@@ -329,28 +329,6 @@ func TestCalibrationPercentile(t *testing.T) {
 	}
 }
 
-// TestCovered: the sampler's rule for a target's batches in flight (made, not yet counted).
-func TestCovered(t *testing.T) {
-	cases := []struct {
-		desc                           string
-		made, consumed, accepted, need int64
-		want                           bool
-	}{
-		{"nothing in flight", 1024, 1024, 100, 200, false},
-		{"rate unknown: one batch in flight is waited for", 256, 0, 0, 200, true},
-		{"far short: 100 + 1.3 x 0.125 x 256 = 141.6 of 200", 1024, 768, 100, 200, false},
-		// At the rate itself 180 + 0.125 x 128 = 196 falls short; at 1.3 times it, 200.8 covers.
-		{"within the optimism", 1568, 1440, 180, 200, true},
-		{"beyond the optimism: 180 + 1.3 x 0.125 x 64 = 190.4", 1504, 1440, 180, 200, false},
-		{"quota met", 1568, 1440, 200, 200, true},
-	}
-	for _, tc := range cases {
-		if got := covered(tc.made, tc.consumed, tc.accepted, tc.need); got != tc.want {
-			t.Errorf("%s: covered(%d, %d, %d, %d) = %v, want %v", tc.desc, tc.made, tc.consumed, tc.accepted, tc.need, got, tc.want)
-		}
-	}
-}
-
 func TestConfigValidation(t *testing.T) {
 	cases := []struct {
 		desc string
