@@ -14,6 +14,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/stageseed"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
@@ -175,9 +176,9 @@ func (b *Bench) protocol() map[string]any {
 	}
 }
 
-// classifierSeed matches package loop's seed for the target (Job.Seed*7+3), so GAM's round 0 is
-// trained exactly like the oversampling baseline.
-func classifierSeed(seed uint64) uint64 { return seed*7 + 3 }
+// classifierSeed is package loop's seed for the target, so GAM's round 0 is trained exactly like
+// the oversampling baseline.
+func classifierSeed(seed uint64) uint64 { return stageseed.For(seed, stageseed.Target) }
 
 // baseOptions is the reference protocol: 12 epochs (Options.Epochs), Adam 1e-3, batch 128.
 func (b *Bench) baseOptions(method string, seed uint64) train.ClassifierOptions {
@@ -260,7 +261,7 @@ func (b *Bench) testModel(method string, seed uint64, m *bindings.Model) (*Cell,
 func (b *Bench) runCondAug(seed uint64) (*Cell, error) {
 	p := b.O.Params
 	ds, err := data.ConditionShift(b.splits.Train, []string{"blur", "shadow"}, 0.5, p.SeverityMin, p.SeverityMax,
-		int64(seed)*7+5, loop.EngineConditions(b.E))
+		int64(stageseed.For(seed, stageseed.CondAug)), loop.EngineConditions(b.E))
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/stageseed"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
@@ -55,9 +56,9 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		defer g.Close()
 		progress.Logf("efficacy: seed %d: training the generator (%d epochs, class-balanced)", seed, b.O.GenEpochs)
 		t0 := time.Now()
-		// The loop's own seed for its generator (Job.Seed*7+1).
+		// The loop's own seed for its generator.
 		hist, err := train.Generator(b.E, g, b.splits.Train, train.GeneratorOptions{Epochs: b.O.GenEpochs, Balanced: true,
-			Seed: seed*7 + 1, Label: fmt.Sprintf("generator s%d", seed), Ctx: b.ctx})
+			Seed: stageseed.For(seed, stageseed.Generator), Label: fmt.Sprintf("generator s%d", seed), Ctx: b.ctx})
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +83,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		progress.Logf("efficacy: seed %d: training the screen (%d epochs, class-balanced)", seed, b.O.ScreenEpochs)
 		t0 := time.Now()
 		hist, err := train.Classifier(b.E, m, b.splits.Train, nil, train.ClassifierOptions{Epochs: b.O.ScreenEpochs,
-			Sampling: train.SampleBalanced, Seed: seed*7 + 2, Label: fmt.Sprintf("screen s%d", seed), Ctx: b.ctx,
+			Sampling: train.SampleBalanced, Seed: stageseed.For(seed, stageseed.Screen), Label: fmt.Sprintf("screen s%d", seed), Ctx: b.ctx,
 			Conditions: loop.ScreenConditions(b.O.Scenario, b.O.Params)})
 		if err != nil {
 			return nil, err
@@ -111,7 +112,7 @@ func (b *Bench) runUntargeted(seed uint64) (*Cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen, err := sampleEvenly(b.E, g, b.splits.Train, b.O.Budget, seed*7+4)
+	gen, err := sampleEvenly(b.E, g, b.splits.Train, b.O.Budget, stageseed.For(seed, stageseed.Untargeted))
 	g.Close()
 	if err != nil {
 		return nil, err
@@ -211,7 +212,7 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	j.ScreenTraining.Epochs, j.ScreenTraining.Sampling = o.ScreenEpochs, train.SampleBalanced
 	j.ScreenTraining.Conditions = j.ScreenConditions()
 	j.TargetTraining = b.genOptions(MethodGAM, seed)
-	// The loop sets its own seed (Job.Seed*7+3, the same) and label per round.
+	// The loop sets its own seed (stageseed.Target, the same) and label per round.
 	j.TargetTraining.Seed, j.TargetTraining.Label = 0, ""
 	j.Loop.Rounds = o.Rounds
 	j.Loop.BudgetTotal = o.Budget

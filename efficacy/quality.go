@@ -9,6 +9,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/stageseed"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/quality"
@@ -101,7 +102,7 @@ func (b *Bench) judgeGeneratorErr(seed uint64) error {
 		return err
 	}
 	k := g.Meta.NumClasses
-	gen, err := sampleEvenly(b.E, g, b.splits.Train, qualityPerClass*k, seed*7+6)
+	gen, err := sampleEvenly(b.E, g, b.splits.Train, qualityPerClass*k, stageseed.For(seed, stageseed.Quality))
 	g.Close()
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/gam-native/gam-native/internal/dirlock"
 	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/stageseed"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
@@ -310,7 +311,7 @@ func (r *Runner) trainGenerator(ctx context.Context) error {
 		return g.Save(dst)
 	}
 	o := r.Job.GeneratorTraining
-	o.Seed = r.Job.Seed*7 + 1
+	o.Seed = stageseed.For(r.Job.Seed, stageseed.Generator)
 	o.Ctx = ctx
 	defer r.sizeTraining("setup/generator", "generator_training", &o.BatchSize, &o.OOM, g.Meta.ImageShape)()
 	t0 := time.Now()
@@ -335,7 +336,7 @@ func (r *Runner) trainScreen(ctx context.Context) error {
 		if o.Conditions == nil {
 			o.Conditions = r.Job.ScreenConditions()
 		}
-		o.Seed = r.Job.Seed*7 + 2
+		o.Seed = stageseed.For(r.Job.Seed, stageseed.Screen)
 		o.Ctx = ctx
 		o.Label = "train screen"
 		defer r.sizeTraining("setup/screen", "screen_training", &o.BatchSize, &o.OOM, m.Meta.ImageShape)()
@@ -428,7 +429,7 @@ func (r *Runner) trainTarget(ctx context.Context, n int) error {
 		}
 	}
 	o := r.Job.TargetTraining
-	o.Seed = r.Job.Seed*7 + 3
+	o.Seed = stageseed.For(r.Job.Seed, stageseed.Target)
 	o.Ctx = ctx
 	o.Label = fmt.Sprintf("round %d: train target", n)
 	defer r.sizeTraining(fmt.Sprintf("r%d/train", n), "target_training", &o.BatchSize, &o.OOM, m.Meta.ImageShape)()
