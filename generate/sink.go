@@ -12,9 +12,11 @@ import (
 	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
-// DirSink writes accepted images as an ImageFolder (images/<class>/NAME.png) with a durable,
-// append-only manifest, and pending ones likewise under a review folder. Names are a function of
-// round, target and order, so a resumed run rewrites the same files and the manifest writer
+// DirSink writes accepted images as an ImageFolder rooted at Dir (<class folder>/NAME.png, a
+// folder for every class, data.ClassFolder) with a durable, append-only manifest and its
+// metadata.jsonl view, and pending ones under a review folder (images/<class folder>/NAME.png),
+// which must lie outside Dir: an ImageFolder loader takes every folder of Dir for a class.
+// Names are a function of round, target and order, so a resumed run rewrites the same files and the manifest writer
 // skips records it already has: accepted images end up there exactly once. An image is in the
 // manifest only after its file is durable.
 type DirSink struct {
@@ -25,6 +27,7 @@ type DirSink struct {
 	C, H, W        int
 	accepted       *data.ManifestWriter
 	pending        *data.ManifestWriter
+	meta           *data.MetadataWriter
 	// records written as images but not yet in a manifest: Flush commits them
 	queuedAcc, queuedPend []data.Record
 }
@@ -37,7 +40,16 @@ func OpenDirSink(dir, reviewDir string, classNames []string, round int, generato
 		return nil, err
 	}
 	var err error
+	for _, c := range classNames {
+		if err := os.MkdirAll(filepath.Join(dir, data.ClassFolder(c)), 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if s.accepted, err = data.OpenManifestWriter(filepath.Join(dir, "manifest.jsonl")); err != nil {
+		return nil, err
+	}
+	if s.meta, err = data.OpenMetadataWriter(dir, s.accepted.Records()); err != nil {
+		s.accepted.Close()
 		return nil, err
 	}
 	if reviewDir != "" {
@@ -46,6 +58,7 @@ func OpenDirSink(dir, reviewDir string, classNames []string, round int, generato
 		}
 		if s.pending, err = data.OpenManifestWriter(filepath.Join(reviewDir, "pending.jsonl")); err != nil {
 			s.accepted.Close()
+			s.meta.Close()
 			return nil, err
 		}
 	}
@@ -65,6 +78,9 @@ func (s *DirSink) Close() error {
 			err = e
 		}
 	}
+	if e := s.meta.Close(); err == nil {
+		err = e
+	}
 	return err
 }
 
@@ -73,10 +89,10 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // write puts the PNG in place (temporary file and rename: a kill leaves the old file or the new
 // one) and queues its record. The file is not fsynced here: Flush makes the whole batch durable
 // with one syncfs before the manifest, the commit record, names it.
-func (s *DirSink) write(root string, c *Candidate) (data.Record, error) {
+func (s *DirSink) write(root, prefix string, c *Candidate) (data.Record, error) {
 	cls := s.ClassNames[c.Target.Class]
 	name := fmt.Sprintf("r%d_%s_%06d.png", s.Round, unsafeName.ReplaceAllString(c.Target.ID, "-"), c.Seq)
-	rel := filepath.ToSlash(filepath.Join("images", unsafeName.ReplaceAllString(cls, "-"), name))
+	rel := prefix + data.ClassFolder(cls) + "/" + name
 	ds := &data.Dataset{C: s.C, H: s.H, W: s.W, Images: c.Pixels, Labels: []int64{int64(c.Target.Class)}}
 	png, err := data.EncodePNG(ds, 0)
 	if err != nil {
@@ -108,10 +124,14 @@ func (s *DirSink) Flush() error {
 	if err := syncFS(s.Dir); err != nil {
 		return err
 	}
+	var metaErr error
 	if len(s.queuedAcc) > 0 {
 		if _, err := s.accepted.Append(s.queuedAcc...); err != nil {
 			return err
 		}
+		// The records are committed: metadata.jsonl is a view, rewritten from the manifest at the
+		// next open if this append fails.
+		metaErr = s.meta.Append(s.queuedAcc...)
 		s.queuedAcc = s.queuedAcc[:0]
 	}
 	if len(s.queuedPend) > 0 {
@@ -120,7 +140,7 @@ func (s *DirSink) Flush() error {
 		}
 		s.queuedPend = s.queuedPend[:0]
 	}
-	return nil
+	return metaErr
 }
 
 func syncFS(dir string) error {
@@ -136,7 +156,7 @@ func clamp01(v float32) float32 { return min(max(v, 0), 1) }
 
 // Accept writes an accepted image; its record is committed by the next Flush.
 func (s *DirSink) Accept(c *Candidate) error {
-	r, err := s.write(s.Dir, c)
+	r, err := s.write(s.Dir, "", c)
 	if err == nil {
 		s.queuedAcc = append(s.queuedAcc, r)
 	}
@@ -148,7 +168,7 @@ func (s *DirSink) Pend(c *Candidate) error {
 	if s.pending == nil {
 		return fmt.Errorf("review band set but no review folder")
 	}
-	r, err := s.write(s.ReviewDir, c)
+	r, err := s.write(s.ReviewDir, "images/", c)
 	if err == nil {
 		s.queuedPend = append(s.queuedPend, r)
 	}
