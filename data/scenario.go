@@ -33,6 +33,12 @@ func DefaultScenario() Scenario {
 // Splits is what a scenario hands the loop.
 type Splits struct {
 	Train, Val, Test *Dataset
+	// Info says how an ImageFolder's training images were read (sizes, resizing, modes); nil for
+	// other sources.
+	Info *ImageInfo
+	// Held names the splits held out of the training images because the source has none of its
+	// own ("validation", "test"), for the log and the report.
+	Held []string
 }
 
 // Scenario names; a split name may be joined with ShiftScenario by "+".

@@ -41,6 +41,9 @@ type Job struct {
 		// TrainLimit keeps at most this many training images (after the scenario); 0: all.
 		TrainLimit int `toml:"train_limit"`
 		TestLimit  int `toml:"test_limit"`
+		// ImageSize is [H, W]: an imagefolder's images of another size are resized to it. Left out:
+		// the most common size of train/.
+		ImageSize []int `toml:"image_size,omitempty"`
 	} `toml:"data"`
 
 	Models struct {
@@ -251,11 +254,24 @@ func (j *Job) Validate() error {
 			return fmt.Errorf("%s.lr_schedule = %w", s.key, err)
 		}
 	}
-	if _, _, err := parseSource(j.Data.Source); err != nil {
+	kind, _, err := parseSource(j.Data.Source)
+	if err != nil {
 		return err
+	}
+	if sz := j.Data.ImageSize; sz != nil {
+		switch {
+		case len(sz) != 2 || sz[0] < 8 || sz[1] < 8 || sz[0] > 4096 || sz[1] > 4096:
+			return fmt.Errorf("data.image_size = %v: want [H, W], each from 8 to 4096 pixels", sz)
+		case kind != "imagefolder":
+			return fmt.Errorf("data.image_size = %v: only an imagefolder:DIR source is resized (data.source is %q)", sz, j.Data.Source)
+		}
 	}
 	return nil
 }
+
+// PlanConditions are the conditions a run's plans can target: its scenario's, with condition-shift
+// (the validation segments the plan reads come from them); none otherwise.
+func (j *Job) PlanConditions() []string { return ScreenConditions(j.Data.Scenario, j.Data.Params) }
 
 // parseSource splits "kind:arg".
 func parseSource(s string) (kind, arg string, err error) {

@@ -43,6 +43,11 @@ type Report struct {
 	// Batches is every stage's batch size, where it came from (the job or the memory budget), the
 	// memory it was sized with and its out-of-memory retries (batches.json).
 	Batches []StageBatch `json:"batches,omitempty"`
+	// Data is what the run trained and judged on: source, image shape, classes, images per class
+	// of each split, splits held out, and for an ImageFolder the sizes found and the resize (data.json).
+	Data *DataSummary `json:"data,omitempty"`
+	// Zoo is where each zoo:NAME model came from: make's export or a copy shaped to the data (zoo.json).
+	Zoo []ZooModel `json:"zoo,omitempty"`
 }
 
 // WeakClass is one of the round-0 model's weakest classes and what the run did to it on test.
@@ -102,6 +107,12 @@ type RoundEntry struct {
 func (r *Runner) buildReport() (*Report, error) {
 	rep := &Report{Schema: ReportSchema, Job: r.Job.Name, RunDir: r.Dir, Seed: r.Job.Seed, Classes: r.splits.Train.ClassNames,
 		Stopped: r.State.Stopped, BestRound: r.State.BestRound, Files: map[string]string{}}
+	ds := r.dataSummary()
+	rep.Data, rep.Zoo = &ds, r.zoo
+	var zs []ZooModel
+	if err := jsonfile.ReadJSON(r.path(ZooFile), &zs); err == nil {
+		rep.Zoo = zs // as Prepare found them (a resumed run finds its exports in the cache)
+	}
 	for n := 0; ; n++ {
 		met, err := r.roundMetrics(n)
 		if err != nil {
@@ -202,6 +213,13 @@ func markdown(rep *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# gam-native run: %s\n\n", rep.Job)
 	fmt.Fprintf(&b, "Stopped: %s. Best round by validation balanced accuracy: %d.\n\n", rep.Stopped, rep.BestRound)
+	if d := rep.Data; d != nil {
+		fmt.Fprintf(&b, "Data: %s (%s), %dx%dx%d, %d classes: %s.", d.Source, d.Scenario, d.ImageShape[0], d.ImageShape[1], d.ImageShape[2], len(d.Classes), strings.Join(d.Classes, ", "))
+		if d.Resize != "" {
+			fmt.Fprintf(&b, " %s.", d.Resize)
+		}
+		b.WriteString("\n\n")
+	}
 	f, s := rep.Test.First.Summary, rep.Test.Best.Summary
 	b.WriteString("## Test set\n\n")
 	b.WriteString(report.Table([]string{"model", "accuracy", "balanced acc", "macro-F1", "g-mean recall", "worst-class recall"}, [][]string{

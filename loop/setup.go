@@ -8,6 +8,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/progress"
 )
 
 // LoadSplits reads the job's source and applies its scenario and limits; conditions are applied
@@ -48,12 +49,7 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 			return nil, err
 		}
 	case "imagefolder":
-		if trainDS, err = data.ReadImageFolder(filepath.Join(arg, "train")); err != nil {
-			return nil, err
-		}
-		if testDS, err = data.ReadImageFolder(filepath.Join(arg, "test")); err != nil {
-			return nil, err
-		}
+		return loadImageFolder(e, j, arg)
 	case "manifest":
 		if trainDS, _, err = data.ReadManifest(arg, nil); err != nil {
 			return nil, err
@@ -74,13 +70,64 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	return limitSplits(sp, j), nil
+}
+
+// TestHoldOut is the share of each class of an ImageFolder's train/ held out as the test split
+// when it has no test/ folder.
+const TestHoldOut = 0.2
+
+// loadImageFolder reads DIR/train, DIR/val and DIR/test (the last two optional: validation is then
+// held out by the scenario as for any source, test as TestHoldOut of each class of train/).
+func loadImageFolder(e *bindings.Engine, j *Job, dir string) (*data.Splits, error) {
+	var opts data.FolderOptions
+	if sz := j.Data.ImageSize; len(sz) == 2 {
+		opts.Height, opts.Width = sz[0], sz[1]
+	}
+	fs, err := data.ReadImageFolderSplits(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	train, test := fs.Train, fs.Test
+	var held []string
+	if test == nil {
+		// Its own stream, so the test images are not the ones validation would have drawn first.
+		ti, si, err := data.StratifiedSplitFraction(train.Labels, train.NumClasses(), TestHoldOut, j.Data.Params.Seed^0x7e57)
+		if err != nil {
+			return nil, fmt.Errorf("imagefolder %s: holding out a test split: %w", dir, err)
+		}
+		test = train.Subset(si)
+		test.Name = train.Name + "-test"
+		train = train.Subset(ti)
+		held = append(held, "test")
+		progress.Logf("data: %s has no test/: %.0f%% of each class of train/ held out as the test split (%d images)", dir, 100*TestHoldOut, test.Len())
+	}
+	if fs.Val == nil {
+		held = append([]string{"validation"}, held...)
+	}
+	sp, err := data.ApplyScenarioVal(j.Data.Scenario, j.Data.Params, train, fs.Val, test, EngineConditions(e))
+	if err != nil {
+		return nil, err
+	}
+	sp.Info, sp.Held = fs.Info, held
+	if fs.Info.Resized > 0 {
+		progress.Logf("data: %s", fs.Info.Sentence())
+	}
+	if fs.Info.Colour > 0 && fs.Info.Gray > 0 {
+		progress.Logf("data: %s", fs.Info.Mode())
+	}
+	return limitSplits(sp, j), nil
+}
+
+// limitSplits applies data.train_limit and data.test_limit.
+func limitSplits(sp *data.Splits, j *Job) *data.Splits {
 	if n := j.Data.TrainLimit; n > 0 && sp.Train.Len() > n {
 		sp.Train = sp.Train.Subset(firstN(n))
 	}
 	if n := j.Data.TestLimit; n > 0 && sp.Test.Len() > n {
 		sp.Test = sp.Test.Subset(firstN(n))
 	}
-	return sp, nil
+	return sp
 }
 
 func firstN(n int) []int {
