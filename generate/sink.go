@@ -122,11 +122,13 @@ func (s *DirSink) Flush() error {
 		return nil
 	}
 	if err := syncFS(s.Dir); err != nil {
+		s.discard(true, true)
 		return err
 	}
 	var metaErr error
 	if len(s.queuedAcc) > 0 {
 		if _, err := s.accepted.Append(s.queuedAcc...); err != nil {
+			s.discard(true, true)
 			return err
 		}
 		// The records are committed: metadata.jsonl is a view, rewritten from the manifest at the
@@ -136,6 +138,7 @@ func (s *DirSink) Flush() error {
 	}
 	if len(s.queuedPend) > 0 {
 		if _, err := s.pending.Append(s.queuedPend...); err != nil {
+			s.discard(false, true)
 			return err
 		}
 		s.queuedPend = s.queuedPend[:0]
