@@ -12,6 +12,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/progress"
 )
 
@@ -66,7 +67,7 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 	}
 	want := []string{"sample", "confidence", "screen_forward", "fused_screen", "image_stats", "train_vae_step",
 		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_onelane", "pipeline_dirsink", "stage_sample_alone", "stage_score_alone"}
-	lanes := bindings.CPUQuota()
+	lanes := hostres.CPUQuota()
 	if lanes > 1 {
 		want = append(want, "ceiling_forward_lanes", "ceiling_screen_first_lanes")
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/hostres"
 )
 
 // LeakResult is the load/sample/close soak: resident memory and open handles before and after.
@@ -38,7 +39,7 @@ func (s *suite) leak() error {
 	}
 	lr := &LeakResult{Model: path, Cycles: s.o.LeakCycles, Warmup: warm}
 	handles := bindings.LiveHandles()
-	lr.RSSBefore = bindings.RSS()
+	lr.RSSBefore = hostres.RSS()
 	if s.gpu {
 		lr.GPUBefore, _, _ = s.e.Memory(false)
 	}
@@ -48,11 +49,11 @@ func (s *suite) leak() error {
 			return err
 		}
 		if i > 0 && i%1000 == 0 {
-			s.o.Logf("bench: leak: %d/%d cycles, RSS %.1f MiB", i, s.o.LeakCycles, float64(bindings.RSS())/(1<<20))
+			s.o.Logf("bench: leak: %d/%d cycles, RSS %.1f MiB", i, s.o.LeakCycles, float64(hostres.RSS())/(1<<20))
 		}
 	}
 	lr.Seconds = time.Since(t0).Seconds()
-	lr.RSSAfter = bindings.RSS()
+	lr.RSSAfter = hostres.RSS()
 	if s.gpu {
 		lr.GPUAfter, _, _ = s.e.Memory(false)
 	}
@@ -61,7 +62,7 @@ func (s *suite) leak() error {
 	// Allocator noise is tens of MiB at most; a leak of the weights would be 5 MiB per cycle.
 	lr.OK = lr.HandlesLeft == 0 && lr.RSSAfter-lr.RSSBefore < 32<<20 && lr.GPUAfter-lr.GPUBefore < 32<<20
 	s.res.Leak = lr
-	s.res.add(Figure{Name: "leak", Batch: 8, Unit: "cycles/s", Stats: Summarize([]float64{float64(lr.Cycles) / lr.Seconds}), PeakRSS: peakRSS()})
+	s.res.add(Figure{Name: "leak", Batch: 8, Unit: "cycles/s", Stats: Summarize([]float64{float64(lr.Cycles) / lr.Seconds}), PeakRSS: hostres.PeakRSS()})
 	s.o.Logf("bench: leak: %d cycles in %.1f s, RSS %.1f -> %.1f MiB, %d handles left", lr.Cycles, lr.Seconds,
 		float64(lr.RSSBefore)/(1<<20), float64(lr.RSSAfter)/(1<<20), lr.HandlesLeft)
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 )
@@ -86,7 +87,7 @@ func (s *suite) pipelineNull(ctx context.Context) error {
 	for _, n := range s.o.Batches {
 		var acc, att []float64
 		lanes := 0
-		resetPeakRSS()
+		hostres.ResetPeakRSS()
 		for r := -s.o.Warmup; r < s.o.Repeat; r++ {
 			cfg := generate.DefaultConfig()
 			cfg.BatchSize, cfg.ProbThreshold, cfg.ConfThreshold = n, 0.5, 0

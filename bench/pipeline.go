@@ -11,6 +11,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 )
@@ -85,7 +86,7 @@ func (s *suite) ceiling() error {
 			return err
 		}
 		best = better(best, fw)
-		if !s.gpu && bindings.CPUQuota() > 1 {
+		if !s.gpu && hostres.CPUQuota() > 1 {
 			fl, err := s.onLanes("ceiling_forward_lanes", n, func(o on, _ uint64) error {
 				x, err := o.gen.Sample(b.z, b.y, b.a)
 				if err != nil {
@@ -143,12 +144,12 @@ func better(best, f *Figure) *Figure {
 // sample + screen forward so laid out; the pipeline's efficiency against it is reported beside the
 // issue's (docs/performance.md, "Lanes on the CPU").
 func (s *suite) onLanes(name string, n int, op func(o on, seed uint64) error) (*Figure, error) {
-	lanes, release, err := s.e.Lanes(bindings.CPUQuota())
+	lanes, release, err := s.e.Lanes(hostres.CPUQuota())
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	resetPeakRSS()
+	hostres.ResetPeakRSS()
 	var runs []float64
 	var seed atomic.Uint64
 	for r := -s.o.Warmup; r < s.o.Repeat; r++ {
@@ -382,7 +383,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 			lanes := 0                   // the last timed run's
 			var pr pairs
 			rejected := map[string]float64{}
-			resetPeakRSS()
+			hostres.ResetPeakRSS()
 			if s.gpu {
 				_, _, _ = s.e.Memory(true)
 			}
@@ -671,16 +672,16 @@ func (s *suite) budget() int {
 			perSample = ps
 		}
 	} else {
-		resetPeakRSS()
-		r0 := peakRSS()
+		hostres.ResetPeakRSS()
+		r0 := hostres.PeakRSS()
 		if _, err := s.pipelineOnce(context.Background(), "pipeline", probe, 1); err != nil {
 			return 0
 		}
-		if ps, err := plan.PerSampleBytes(probe, uint64(r0), uint64(max(peakRSS(), r0))); err == nil {
+		if ps, err := plan.PerSampleBytes(probe, uint64(r0), uint64(max(hostres.PeakRSS(), r0))); err == nil {
 			perSample = ps
 		}
 	}
-	b, err := plan.PlanBatch(plan.SystemNVML(), plan.HostMemory{}, plan.DefaultMemoryConfig(), 0, perSample)
+	b, err := plan.PlanBatch(hostres.System(), plan.DefaultMemoryConfig(), 0, perSample)
 	if err != nil {
 		s.res.Notes = append(s.res.Notes, "memory budget: "+err.Error())
 		return 0
@@ -698,7 +699,7 @@ func (r *Result) budgetBatch() int {
 
 // nvmlUsed is the used memory NVML reports on the first GPU (0 without one).
 func nvmlUsed() uint64 {
-	d := plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
+	d := hostres.ReportDevices(hostres.SystemNVML(), hostres.Host{})
 	if len(d.GPUs) == 0 {
 		return 0
 	}

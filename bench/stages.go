@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/hostres"
 )
 
 // batchInputs are one batch size's fixed inputs of the stage benchmarks.
@@ -99,7 +100,7 @@ func (s *suite) timedOp(op func() (*bindings.Tensor, error)) (call, sync func() 
 
 // measureFn is measure for an op with no tensor result; sync (may be nil) waits for queued work.
 func (s *suite) measureFn(name string, n int, unit string, call func() error, sync func() error) (*Figure, error) {
-	resetPeakRSS()
+	hostres.ResetPeakRSS()
 	if s.gpu {
 		_, _, _ = s.e.Memory(true)
 	}
@@ -111,7 +112,7 @@ func (s *suite) measureFn(name string, n int, unit string, call func() error, sy
 }
 
 func (s *suite) finish(name string, n int, unit string, st Stats) *Figure {
-	f := Figure{Name: name, Batch: n, Unit: unit, Stats: st, PeakRSS: peakRSS()}
+	f := Figure{Name: name, Batch: n, Unit: unit, Stats: st, PeakRSS: hostres.PeakRSS()}
 	if s.gpu {
 		_, f.GPUPeak, _ = s.e.Memory(false)
 		f.NVMLUsed = nvmlUsed()

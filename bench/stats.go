@@ -2,10 +2,7 @@ package bench
 
 import (
 	"math"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -81,26 +78,4 @@ func rate(items int, warmup, repeat int, minTime time.Duration, op, sync func() 
 		runs = append(runs, float64(calls*items)/time.Since(t0).Seconds())
 	}
 	return Summarize(runs), nil
-}
-
-// resetPeakRSS clears the kernel's high-water mark of resident memory (VmHWM), so that the next
-// peakRSS reads the peak of the work in between. Linux >= 4.0; a failure leaves the process peak.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS is VmHWM from /proc/self/status in bytes (0 when unknown).
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/internal/buildinfo"
 	"github.com/gam-native/gam-native/plan"
 )
@@ -192,7 +193,7 @@ type Result struct {
 	Command  string                `json:"command"`
 	Host     Host                  `json:"host"`
 	Engine   bindings.Info         `json:"engine"`
-	Devices  plan.DeviceReport     `json:"devices"`
+	Devices  hostres.DeviceReport  `json:"devices"`
 	Budget   *plan.MemoryBudget    `json:"memory_budget,omitempty"`
 	Models   ModelSet              `json:"models"`
 	Options  ResultOptions         `json:"options"`
@@ -269,7 +270,7 @@ func Run(ctx context.Context, e *bindings.Engine, o Options) (*Result, error) {
 		return nil, err
 	}
 	res.Engine = info
-	res.Devices = plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
+	res.Devices = hostres.ReportDevices(hostres.SystemNVML(), hostres.Host{})
 	s := &suite{e: e, o: o, res: res, gpu: strings.HasPrefix(info.Device, "cuda")}
 	defer s.close()
 	needModels := slices.ContainsFunc(names, func(n string) bool { return n != "leak" && n != "kernels" && n != "pipeline_null" })
@@ -345,7 +346,7 @@ func buildCommit(bi *debug.BuildInfo) (rev string, modified bool) {
 }
 
 func hostInfo() Host {
-	h := Host{CPUs: runtime.NumCPU(), CPUQuota: bindings.CPUQuota(), GoVersion: runtime.Version()}
+	h := Host{CPUs: runtime.NumCPU(), CPUQuota: hostres.CPUQuota(), GoVersion: runtime.Version()}
 	h.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {

@@ -20,6 +20,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/gam-native/gam-native/hostres"
 )
 
 // ABIVersion is the gam.h version these bindings were written against.
@@ -143,7 +145,7 @@ func Open(path string) (*Engine, error) {
 		return nil, err
 	}
 	e.open = true
-	if err := e.SetThreads(CPUQuota()); err != nil {
+	if err := e.SetThreads(hostres.CPUQuota()); err != nil {
 		e.Close()
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/gam-native/gam-native/hostres"
 )
 
 // TestLoadSampleCloseDoesNotLeak runs load/sample/close cycles (GAM_LEAK_CYCLES, default 400;
@@ -20,11 +22,11 @@ func TestLoadSampleCloseDoesNotLeak(t *testing.T) {
 	for i := 0; i < 50; i++ { // warm-up: allocator pools and LibTorch's caches fill here
 		noErr(t, e.Cycle(path, 8, uint64(i)))
 	}
-	before := RSS()
+	before := hostres.RSS()
 	for i := 0; i < n; i++ {
 		noErr(t, e.Cycle(path, 8, uint64(i)))
 	}
-	after := RSS()
+	after := hostres.RSS()
 	t.Logf("%d cycles: RSS %.1f MiB -> %.1f MiB", n, float64(before)/(1<<20), float64(after)/(1<<20))
 	if LiveHandles() != handles {
 		t.Fatalf("%d handles left open", LiveHandles()-handles)

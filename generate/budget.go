@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 )
 
@@ -16,9 +17,9 @@ const probeRows = 64
 // memory of the engine's GPU times mem.Fraction, with the bytes per sample measured as the CUDA
 // allocator's peak over a probe batch of sample, screen forward and confidence; on the CPU it is
 // the host's memory (cgroup limit, else MemAvailable) with the bytes per sample estimated from the
-// image shape (plan.EstimatePerSample), capped by mem.CPUMax(). lib is NVML (plan.SystemNVML());
-// it is not read when the engine is on the CPU.
-func SizeBatch(e *bindings.Engine, m Models, cfg Config, mem plan.MemoryConfig, lib plan.NVML, host plan.HostMemory) (plan.BatchChoice, error) {
+// image shape (plan.EstimatePerSample), capped by mem.CPUMax(). src reads the memory
+// (hostres.System()); its NVML is not read when the engine is on the CPU.
+func SizeBatch(e *bindings.Engine, m Models, cfg Config, mem plan.MemoryConfig, src hostres.Memory) (plan.BatchChoice, error) {
 	req := plan.BatchRequest{Stage: "generate", Explicit: cfg.BatchSize, ImageShape: m.Generator.Meta.ImageShape, Maps: plan.InferMapsPerSample}
 	info, err := e.Info()
 	if err != nil {
@@ -32,9 +33,9 @@ func SizeBatch(e *bindings.Engine, m Models, cfg Config, mem plan.MemoryConfig, 
 			}
 		}
 	} else {
-		lib = nil // the engine is on the CPU: its memory is the host's
+		src.NVML = nil // the engine is on the CPU: its memory is the host's
 	}
-	return plan.ChooseBatch(lib, host, mem, req)
+	return plan.ChooseBatch(src, mem, req)
 }
 
 // cudaIndex parses "cuda" or "cuda:N".

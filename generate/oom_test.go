@@ -16,6 +16,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 )
 
@@ -239,7 +240,7 @@ func TestSizeBatchOnTheHost(t *testing.T) {
 	m := Models{Generator: f.gen, Screen: f.screen}
 	mem := plan.DefaultMemoryConfig()
 	mem.CPUMaxBatch = 4096
-	c, err := SizeBatch(f.e, m, DefaultConfig(), mem, nil, plan.HostMemory{})
+	c, err := SizeBatch(f.e, m, DefaultConfig(), mem, hostres.Memory{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestSizeBatchOnTheHost(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.BatchSize = 48
-	if c, err = SizeBatch(f.e, m, cfg, mem, nil, plan.HostMemory{}); err != nil || c.BatchSize != 48 || c.From != plan.BatchFromJob {
+	if c, err = SizeBatch(f.e, m, cfg, mem, hostres.Memory{}); err != nil || c.BatchSize != 48 || c.From != plan.BatchFromJob {
 		t.Fatalf("%+v %v", c, err)
 	}
 }

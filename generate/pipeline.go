@@ -12,6 +12,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
 )
@@ -309,7 +310,7 @@ func laneCount(e *bindings.Engine, cfg Config, step *bindings.Step) (int, error)
 	if cfg.Lanes > 0 {
 		return cfg.Lanes, nil
 	}
-	return bindings.CPUQuota(), nil
+	return hostres.CPUQuota(), nil
 }
 
 // newStep makes the fused step that cfg.Step asks for on the engine's device, or nil for the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
@@ -17,8 +18,8 @@ import (
 
 // Where the memory budget reads free memory; tests replace them (go-nvml's mocks, a fake host).
 var (
-	budgetNVML = func() plan.NVML { return plan.SystemNVML() }
-	budgetHost = plan.HostMemory{}
+	budgetNVML = func() hostres.NVML { return hostres.SystemNVML() }
+	budgetHost = hostres.Host{}
 )
 
 // batchesFile is the run folder's record of every stage's batch choice (report.json's "batches").
@@ -29,7 +30,7 @@ const batchesFile = "batches.json"
 // The config returned carries the chosen size.
 func GenerateBatch(e *bindings.Engine, j Job, m generate.Models) (generate.Config, plan.BatchChoice, error) {
 	cfg := j.Generate
-	c, err := generate.SizeBatch(e, m, cfg, j.Plan.Memory, budgetNVML(), budgetHost)
+	c, err := generate.SizeBatch(e, m, cfg, j.Plan.Memory, hostres.Memory{NVML: budgetNVML(), Host: budgetHost})
 	if err != nil {
 		if _, ierr := e.Info(); ierr != nil {
 			return cfg, c, err // the engine itself failed
@@ -52,14 +53,14 @@ func GenerateBatch(e *bindings.Engine, j Job, m generate.Models) (generate.Confi
 func TrainBatch(e *bindings.Engine, j Job, stage string, explicit int, shape [3]int) (plan.BatchChoice, error) {
 	req := plan.BatchRequest{Stage: stage, Explicit: explicit, ImageShape: shape, Maps: plan.TrainMapsPerSample, Ceiling: 128}
 	mem := j.Plan.Memory
-	var lib plan.NVML
+	var lib hostres.NVML
 	if info, err := e.Info(); err == nil && strings.HasPrefix(info.Device, "cuda") {
 		lib = budgetNVML()
 		if _, n, ok := strings.Cut(info.Device, ":"); ok {
 			fmt.Sscan(n, &mem.Device)
 		}
 	}
-	c, err := plan.ChooseBatch(lib, budgetHost, mem, req)
+	c, err := plan.ChooseBatch(hostres.Memory{NVML: lib, Host: budgetHost}, mem, req)
 	if err != nil {
 		return c, err
 	}

@@ -10,12 +10,13 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/generate"
+	"github.com/gam-native/gam-native/hostres"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/train"
 )
 
 // fakeHostMem is a host with a cgroup limit of limitMiB, usedMiB of it used.
-func fakeHostMem(t *testing.T, limitMiB, usedMiB uint64) plan.HostMemory {
+func fakeHostMem(t *testing.T, limitMiB, usedMiB uint64) hostres.Host {
 	root := t.TempDir()
 	write := func(p, s string) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
@@ -28,7 +29,7 @@ func fakeHostMem(t *testing.T, limitMiB, usedMiB uint64) plan.HostMemory {
 	write("sys/fs/cgroup/memory.max", strconv.FormatUint(limitMiB<<20, 10)+"\n")
 	write("sys/fs/cgroup/memory.current", strconv.FormatUint(usedMiB<<20, 10)+"\n")
 	write("proc/meminfo", "MemTotal: 67108864 kB\nMemAvailable: 67108864 kB\n")
-	return plan.HostMemory{Root: root}
+	return hostres.Host{Root: root}
 }
 
 // run and generate size the sample/score batch from the budget when the job leaves it out, with
@@ -58,7 +59,7 @@ func TestGenerateBatchFromTheBudget(t *testing.T) {
 	}
 	tests := []struct {
 		desc       string
-		host       plan.HostMemory
+		host       hostres.Host
 		toml       string
 		want       int
 		from       string

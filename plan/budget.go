@@ -71,7 +71,7 @@ type BatchRequest struct {
 // ChooseBatch sizes one stage's batch: the job's explicit size when it has one, else
 // PlanBatch's (GPU free memory x fraction, or the host's memory), capped on the host path by
 // cfg.CPUMax() and for training by the request's Ceiling.
-func ChooseBatch(lib NVML, host HostMemory, cfg MemoryConfig, req BatchRequest) (BatchChoice, error) {
+func ChooseBatch(mem Memory, cfg MemoryConfig, req BatchRequest) (BatchChoice, error) {
 	c := BatchChoice{Stage: req.Stage, ImageShape: req.ImageShape, PerSampleBytes: req.PerSample, PerSampleFrom: "probe", ModelBytes: req.ModelBytes}
 	if c.PerSampleBytes == 0 {
 		c.PerSampleBytes, c.PerSampleFrom = EstimatePerSample(req.ImageShape, cmpOr(req.Maps, InferMapsPerSample)), "estimate"
@@ -81,7 +81,7 @@ func ChooseBatch(lib NVML, host HostMemory, cfg MemoryConfig, req BatchRequest) 
 		c.EstimateBytes = uint64(c.BatchSize)*c.PerSampleBytes + c.ModelBytes
 		return c, nil
 	}
-	b, err := PlanBatch(lib, host, cfg, req.ModelBytes, c.PerSampleBytes)
+	b, err := PlanBatch(mem, cfg, req.ModelBytes, c.PerSampleBytes)
 	if err != nil {
 		return c, fmt.Errorf("%s: batch size from the memory budget: %w", req.Stage, err)
 	}

@@ -26,20 +26,20 @@ const hostCopies = 2
 // batch that might fit is never refused; the out-of-memory halving handles the rest at run time. A
 // memory figure that cannot be read refuses nothing. The error names the key, the bytes the batch
 // would need and the largest batch that the memory holds.
-func CheckFits(lib NVML, host HostMemory, cfg MemoryConfig, req FitRequest) error {
+func CheckFits(mem Memory, cfg MemoryConfig, req FitRequest) error {
 	if req.Batch <= 0 {
 		return nil
 	}
 	per := EstimatePerSample(req.ImageShape, cmpOr(req.Maps, InferMapsPerSample))
 	if req.GPU {
-		if gpu, reason := gpuMemory(lib, cfg.Device); reason == "" {
+		if gpu, reason := gpuMemory(mem, cfg.Device); reason == "" {
 			if err := fits(req, per, "per sample", gpu.FreeBytes, "GPU "+gpu.Device); err != nil {
 				return err
 			}
 		}
 		per = EstimatePerSample(req.ImageShape, hostCopies)
 	}
-	free, _, source, err := host.Read()
+	free, _, source, err := mem.HostMemory()
 	if err != nil {
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/bindings"
-	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/hostres"
 )
 
 func init() {
@@ -46,9 +46,9 @@ func runInfo(c *cli.Context) error {
 		}
 		out["engine"] = info
 	}
-	dev := plan.ReportDevices(plan.SystemNVML(), plan.HostMemory{})
+	dev := hostres.ReportDevices(hostres.SystemNVML(), hostres.Host{})
 	out["devices"] = dev
-	out["cpu_quota"] = bindings.CPUQuota()
+	out["cpu_quota"] = hostres.CPUQuota()
 	zoo := bindings.FindZoo()
 	var entries []zooEntry
 	if zoo != "" && e != nil {
@@ -84,7 +84,7 @@ func runInfo(c *cli.Context) error {
 		fmt.Printf("engine:      %s (ABI %d)\n", i.Library, bindings.ABIVersion)
 		fmt.Printf("libtorch:    %s (custom CUDA kernels built: %v)\n", i.TorchVersion, i.CUDABuilt)
 		fmt.Printf("device:      %s (%s); CUDA available: %v, devices: %d\n", i.Device, i.DeviceName, i.CUDAAvailable, i.CUDADevices)
-		fmt.Printf("threads:     %d (cgroup CPU quota %d)\n", i.Threads, bindings.CPUQuota())
+		fmt.Printf("threads:     %d (cgroup CPU quota %d)\n", i.Threads, hostres.CPUQuota())
 		if i.BLASCore != "" {
 			fmt.Printf("blas:        OpenBLAS, %s kernels (OPENBLAS_CORETYPE=%s)\n", i.BLASCore, os.Getenv("OPENBLAS_CORETYPE"))
 		}
