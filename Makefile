@@ -7,7 +7,7 @@ BUILD   ?= build
 PYTHON  ?= /usr/bin/python3
 # Debian packages: LibTorch and its headers, a fast BLAS for it, PyTorch to export the zoo,
 # CMake for the engine, the Fashion-MNIST files, and Chromium for the review page's browser test.
-DEB_PKGS := libtorch-dev libopenblas0-pthread python3-torch cmake dataset-fashion-mnist g++ make chromium
+DEB_PKGS := libtorch-dev libopenblas0-pthread python3-torch python3-torchvision cmake dataset-fashion-mnist g++ make chromium
 GO_FILES := $(shell find . -name '*.go' -not -path './build/*' 2>/dev/null)
 ENGINE_SRC := $(wildcard engine/src/*.cpp engine/src/*.h engine/include/*.h cuda/*.cuh cuda/*.h cuda/*.cu) CMakeLists.txt
 ZOO_SRC := $(wildcard zoo/*.py)

@@ -108,7 +108,11 @@ func TestTinyConditionShift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) == 0 {
+	rolled, err := data.ReadManifestIfAny(filepath.Join(b.seedDir(0), "gam", "rolled_back", "manifest.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs = append(recs, rolled...); len(recs) == 0 {
 		t.Fatal("GAM accepted nothing: the tiny model's blurred segments should be weak")
 	}
 	for _, r := range recs {

@@ -79,8 +79,12 @@ func round1Records(t *testing.T, dir string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rolled, err := data.ReadManifestIfAny(filepath.Join(dir, rolledBackDir, "manifest.jsonl")) // moved out by a rollback
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
-	for _, r := range recs {
+	for _, r := range append(recs, rolled...) {
 		if r.Provenance != nil && r.Provenance.Round == 1 {
 			n++
 		}

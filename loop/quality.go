@@ -2,7 +2,6 @@ package loop
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -101,23 +100,19 @@ type RoundQuality struct {
 // image shaped it; every round is judged in the same space.
 const qualityModel = "models/target_r0.pt"
 
-// judgeAccepted judges the accepted images (accepted/manifest.jsonl, rolled-back ones included)
+// judgeAccepted judges the accepted images (accepted/ and rolled_back/, reviewed ones left out)
 // of each round and class against the validation images of the class; nil when nothing was
 // accepted.
 func (r *Runner) judgeAccepted() (*AcceptedQuality, error) {
 	classes := r.splits.Train.ClassNames
-	mp := r.path("accepted", "manifest.jsonl")
-	if _, err := os.Stat(mp); err != nil {
-		return nil, nil
-	}
-	ds, recs, err := data.ReadManifest(mp, classes)
-	if err != nil {
+	ds, recs, err := r.acceptedWithRolledBack(classes)
+	if err != nil || ds == nil {
 		return nil, err
 	}
 	byRound := map[int]map[int][]int{}
 	for i, rec := range recs {
-		if rec.Provenance == nil {
-			continue
+		if rec.Provenance == nil || rec.Provenance.Review != "" {
+			continue // reviewed images (review apply) are a reviewer's choice, not the screen's
 		}
 		n := rec.Provenance.Round
 		if byRound[n] == nil {

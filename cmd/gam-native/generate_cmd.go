@@ -1,8 +1,13 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -11,9 +16,11 @@ import (
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/generate"
 	"github.com/gam-native/gam-native/internal/human"
+	"github.com/gam-native/gam-native/internal/jsonfile"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/report"
+	"github.com/gam-native/gam-native/review"
 )
 
 func init() {
@@ -23,7 +30,10 @@ func init() {
 		Description: "For an external training pipeline: reads a gam.plan/v1 file (from `gam-native plan`), samples\n" +
 			"each target's images from the generator, scores their generation confidence (calibrated on the\n" +
 			"real images of --data), screens them with --screen, drops near-duplicates, and writes the\n" +
-			"accepted ones to OUT/images/<class>/*.png with OUT/manifest.jsonl (data/MANIFEST.md). The\n" +
+			"accepted ones to OUT, an ImageFolder root: OUT/<class>/*.png, a folder for every class (names\n" +
+			"escaped as %XX where they hold / or %), with OUT/manifest.jsonl (data/MANIFEST.md), its Hugging\n" +
+			"Face view OUT/metadata.jsonl (file_name, label, provenance), classes.json and generate.json. The\n" +
+			"plan's classes are matched to the models' (the classes of --data) by name, never by index. The\n" +
 			"generator and screen should be trained (e.g. a run folder's models/generator.pt and screen.pt).\n" +
 			"The [generate] table of --config sets thresholds, review band, latent search and batch size.\n\n" +
 			"Example:\n" +
@@ -36,7 +46,12 @@ func init() {
 			"--allow-untrained; train them first with `gam-native train-models --config job.toml --out DIR`.\n" +
 			"A target that gets fewer images than its count is a shortfall: the images are written, the table\n" +
 			"says it, and generate exits 3, unless --allow-shortfall. generate holds --out (OUT/.lock, with its\n" +
-			"pid) while it runs: a second generate into the same folder is refused with the holder's pid.\n\n" +
+			"pid) while it runs: a second generate into the same folder is refused with the holder's pid.\n" +
+			"An existing OUT is resumed only when its generate.json records the same inputs (plan, seed,\n" +
+			"round, models, data, [generate]); any other is refused before a file is touched.\n" +
+			"With a review band, the images to review go to OUT.review/ (--review-dir), outside the dataset;\n" +
+			"`gam-native review OUT` serves them and `gam-native review apply OUT` (also run at the end of\n" +
+			"each generate) merges the decisions into OUT.\n\n" +
 			exitCodesHelp + "\n" + exitShortfallHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
@@ -50,6 +65,7 @@ func init() {
 			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
 			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (without it: exit 3)"},
 			&cli.BoolFlag{Name: "allow-untrained", Usage: "accept the zoo's untrained models (zoo:NAME) for --generator, --screen, --target"},
+			&cli.StringFlag{Name: "review-dir", Usage: "review queue `DIR` when [generate] review_band > 0 (default OUT.review, beside OUT; never inside it)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},
 		Action: runGenerate,
@@ -61,7 +77,8 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := plan.ReadPlanFile(c.String("plan"))
+	planPath := c.String("plan")
+	p, err := plan.ReadPlanFile(planPath)
 	if err != nil {
 		return err
 	}
@@ -74,36 +91,69 @@ func runGenerate(c *cli.Context) error {
 	}
 	// --out is this process's before anything is loaded: a second generate into it is refused at once.
 	out := c.String("out")
+	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
+		return fmt.Errorf("--out %s: exists and is not a folder (%s); give a folder for the dataset", out, fi.Mode().Type())
+	}
 	unlock, err := lockDir(out)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	// What decides the images: an existing --out made from other inputs is refused here, before
+	// the engine opens or any file is written.
+	want := genRecord{Format: genRecordFormat, Inputs: map[string]string{
+		"seed": fmt.Sprint(c.Uint64("seed")), "round": fmt.Sprint(c.Int("round")), "data": c.String("data")}}
+	if want.Inputs["plan"], err = fileSHA256(planPath); err != nil {
+		return fmt.Errorf("plan %s: %w", planPath, err)
+	}
+	paths := map[string]string{}
+	for _, flag := range []string{"generator", "screen", "target"} {
+		if ref := c.String(flag); ref != "" {
+			if paths[flag], err = loop.ResolveModel(ref); err != nil {
+				return err
+			}
+			if want.Inputs[flag], err = fileSHA256(paths[flag]); err != nil {
+				return fmt.Errorf("--%s %s: %w", flag, ref, err)
+			}
+		}
+	}
+	gj, _ := json.Marshal(job.Generate)
+	sum := sha256.Sum256(gj)
+	want.Inputs["generate_config"] = hex.EncodeToString(sum[:])
+	old, err := checkGenerateOut(out, want)
+	if err != nil {
+		return err
+	}
+	reviewRoot := ""
+	if job.Generate.ReviewBand > 0 {
+		if reviewRoot = c.String("review-dir"); reviewRoot == "" {
+			reviewRoot = defaultReviewRoot(out)
+		}
+		if want.ReviewDir, err = filepath.Rel(out, reviewRoot); err != nil || !strings.HasPrefix(want.ReviewDir, "..") {
+			return fmt.Errorf("--review-dir %s: inside --out %s; the review queue must lie outside the dataset", reviewRoot, out)
+		}
+	}
+	if old != nil && job.Generate.BatchSize == 0 {
+		job.Generate.BatchSize = old.BatchSize // the batch the images were made with
+	}
 	e, err := openEngine(c)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	load := func(ref string, role bindings.Role) (*bindings.Model, error) {
-		path, err := loop.ResolveModel(ref)
-		if err != nil {
-			return nil, err
-		}
-		return e.LoadModel(path, role)
-	}
-	g, err := load(c.String("generator"), bindings.RoleGenerator)
+	g, err := e.LoadModel(paths["generator"], bindings.RoleGenerator)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	screen, err := load(c.String("screen"), bindings.RoleClassifier)
+	screen, err := e.LoadModel(paths["screen"], bindings.RoleClassifier)
 	if err != nil {
 		return err
 	}
 	defer screen.Close()
 	models := generate.Models{Generator: g, GeneratorName: c.String("generator"), Screen: screen}
-	if t := c.String("target"); t != "" {
-		if models.Target, err = load(t, bindings.RoleClassifier); err != nil {
+	if paths["target"] != "" {
+		if models.Target, err = e.LoadModel(paths["target"], bindings.RoleClassifier); err != nil {
 			return err
 		}
 		defer models.Target.Close()
@@ -112,6 +162,20 @@ func runGenerate(c *cli.Context) error {
 	real, err := loop.LoadTraining(e, &job)
 	if err != nil {
 		return err
+	}
+	// The plan's classes are the models' by name (the metrics may number them otherwise).
+	targets, matches, err := generate.MatchClasses(p.Targets, p.ClassNames, real.ClassNames)
+	if err != nil {
+		return fmt.Errorf("plan %s: %w", planPath, err)
+	}
+	for _, m := range matches {
+		if m.Loose {
+			fmt.Fprintf(c.App.ErrWriter, "gam-native generate: the plan's class %q is the models' %q\n", m.Plan, m.Model)
+		}
+	}
+	want.Classes = real.ClassNames
+	if old != nil && !slices.Equal(old.Classes, want.Classes) {
+		return fmt.Errorf("--out %s holds the output of another generate (its classes differ: %s); nothing was written", out, strings.Join(old.Classes, ", "))
 	}
 	// generate.batch_size left out: the memory budget ([plan.memory]) sizes the batch.
 	gcfg, batch, err := loop.GenerateBatch(e, job, models)
@@ -122,9 +186,19 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	want.BatchSize = gcfg.BatchSize
+	if err := jsonfile.WriteJSON(filepath.Join(out, genRecordName), want); err != nil {
+		return err
+	}
+	if err := writeClasses(out, real.ClassNames); err != nil {
+		return err
+	}
 	reviewDir := ""
-	if job.Generate.ReviewBand > 0 {
-		reviewDir = filepath.Join(out, "review")
+	if reviewRoot != "" {
+		if err := writeClasses(reviewRoot, real.ClassNames); err != nil {
+			return err
+		}
+		reviewDir = filepath.Join(reviewRoot, review.ReviewDir)
 	}
 	s := g.Meta.ImageShape
 	sink, err := generate.OpenDirSink(out, reviewDir, real.ClassNames, c.Int("round"), c.String("generator"), s[0], s[1], s[2])
@@ -134,9 +208,21 @@ func runGenerate(c *cli.Context) error {
 	defer sink.Close()
 	ctx, stop := signalContext()
 	defer stop()
-	res, err := generate.Run(ctx, e, models, p.Targets, opts, sink)
+	res, err := generate.Run(ctx, e, models, targets, opts, sink)
 	if err != nil {
 		return withCause(ctx, err)
+	}
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	if reviewRoot != "" {
+		ar, err := applyReview(reviewRoot, out, real.ClassNames)
+		if err != nil {
+			return err
+		}
+		if ar.Accepted+ar.Relabeled+ar.Removed > 0 {
+			fmt.Printf("review: %d accepted, %d relabeled images in %s (%d rejected)\n", ar.Accepted, ar.Relabeled, out, ar.Rejected)
+		}
 	}
 	var rows [][]string
 	var short []string

@@ -64,7 +64,7 @@ func TestSIGTERMToGenerate(t *testing.T) {
 	e.Close()
 	var targets []string
 	for c := 0; c < 10; c++ {
-		targets = append(targets, fmt.Sprintf(`{"id": "c%d", "class": %d, "class_name": "c%d", "count": 100}`, c, c, c))
+		targets = append(targets, fmt.Sprintf(`{"id": "c%d", "class": %d, "class_name": %q, "count": 100}`, c, c, data.FashionMNISTClasses[c]))
 	}
 	planPath := filepath.Join(tmp, "plan.json")
 	os.WriteFile(planPath, []byte(`{"format": "gam.plan/v1", "targets": [`+strings.Join(targets, ", ")+`]}`), 0o644)

@@ -30,10 +30,12 @@ func reviewCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "review",
 		Usage:     "serve a local page to accept, reject or relabel a run's generated images",
-		ArgsUsage: "RUN_DIR",
-		Description: "Serves the run folder's review queue (RUN_DIR/review/pending.jsonl) as a page of images,\n" +
+		ArgsUsage: "RUN_DIR|OUT",
+		Description: "Serves the run folder's review queue (RUN_DIR/review/pending.jsonl), or that of a generate\n" +
+			"output OUT (its generate.json names the queue, OUT.review/ by default), as a page of images,\n" +
 			"most uncertain first. Decisions go to RUN_DIR/review/decisions.jsonl as they are made;\n" +
-			"accepted and relabeled images join the training set at the run's next round.\n" +
+			"accepted and relabeled images join the training set at the run's next round, and the dataset\n" +
+			"(RUN_DIR/accepted or OUT) with `gam-native review apply`.\n" +
 			"The server binds loopback by default; any other address needs --token, which the page\n" +
 			"then sends with every decision. See docs/review.md.\n\n" +
 			"Examples:\n" +
@@ -60,6 +62,7 @@ func reviewCommand() *cli.Command {
 			return review.Serve(ctx, dir, c.String("addr"), opts, os.Stderr)
 		},
 		Subcommands: []*cli.Command{
+			reviewApplyCommand(),
 			{
 				Name:      "export-ls",
 				Usage:     "write the images still without a decision as Label Studio tasks",
@@ -120,7 +123,11 @@ func reviewCommand() *cli.Command {
 					if len(args) != 2 {
 						return cli.Exit("want RUN_DIR and EXPORT.json", 2)
 					}
-					res, err := review.ImportLS(args[0], args[1], c.String("reviewer"))
+					queue, _, err := reviewPlaces(args[0])
+					if err != nil {
+						return err
+					}
+					res, err := review.ImportLS(queue, args[1], c.String("reviewer"))
 					if err != nil {
 						return err
 					}
@@ -139,9 +146,10 @@ func oneRunDir(c *cli.Context) (string, error) {
 		return "", err
 	}
 	if len(args) != 1 {
-		return "", cli.Exit("want one RUN_DIR (the run folder holding review/pending.jsonl)", 2)
+		return "", cli.Exit("want one RUN_DIR (the run folder holding review/pending.jsonl) or a generate output", 2)
 	}
-	return args[0], nil
+	queue, _, err := reviewPlaces(args[0])
+	return queue, err
 }
 
 // positionalArgs lets the (string) flags follow the arguments, as in

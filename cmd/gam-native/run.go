@@ -76,6 +76,16 @@ func runRun(c *cli.Context) error {
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("%w (continue with: gam-native run --resume %s)", withCause(ctx, err), r.Dir)
 	}
+	if r.Job.Generate.ReviewBand > 0 {
+		// The decisions so far reach the dataset (accepted/), also on a resume of a finished run.
+		res, err := applyReview(r.Dir, filepath.Join(r.Dir, "accepted"), nil)
+		if err != nil {
+			return err
+		}
+		if res.Accepted+res.Relabeled+res.Removed > 0 {
+			fmt.Printf("review: %d accepted, %d relabeled images in %s (%d rejected)\n", res.Accepted, res.Relabeled, filepath.Join(r.Dir, "accepted"), res.Rejected)
+		}
+	}
 	if r.Job.Loop.Rounds == 0 {
 		fmt.Printf("set-up only (loop.rounds = 0): %s, %s\n", filepath.Join(r.Dir, "models", "generator.pt"), filepath.Join(r.Dir, "models", "screen.pt"))
 		return nil
