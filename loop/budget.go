@@ -30,6 +30,9 @@ const batchesFile = "batches.json"
 // The config returned carries the chosen size.
 func GenerateBatch(e *bindings.Engine, j Job, m generate.Models) (generate.Config, plan.BatchChoice, error) {
 	cfg := j.Generate
+	if err := j.checkFit("generate.batch_size", cfg.BatchSize, m.Generator.Meta.ImageShape, plan.InferMapsPerSample); err != nil {
+		return cfg, plan.BatchChoice{}, err
+	}
 	c, err := generate.SizeBatch(e, m, cfg, j.Plan.Memory, hostres.Memory{NVML: budgetNVML(), Host: budgetHost})
 	if err != nil {
 		if _, ierr := e.Info(); ierr != nil {
