@@ -31,6 +31,8 @@ type Runner struct {
 	State  *State
 	splits *data.Splits
 	paths  struct{ generator, target, screen string }
+	// zoo records the zoo models the job names: make's files, or copies shaped to the data (zoo.json).
+	zoo []ZooModel
 	// flatModels puts the set-up's trained models in Dir itself (TrainModels) instead of Dir/models.
 	flatModels bool
 	// lock holds the run folder for this process (Prepare, Resume) until Close.
@@ -85,6 +87,14 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 	if err := jsonfile.WriteJSON(filepath.Join(dir, "classes.json"), r.splits.Train.ClassNames); err != nil {
 		return nil, err
 	}
+	if err := jsonfile.WriteJSON(filepath.Join(dir, DataFile), r.dataSummary()); err != nil {
+		return nil, err
+	}
+	if len(r.zoo) > 0 {
+		if err := jsonfile.WriteJSON(filepath.Join(dir, ZooFile), r.zoo); err != nil {
+			return nil, err
+		}
+	}
 	r.State = &State{Version: 1, Done: map[string]bool{}, Learner: plan.NewLearner(j.Plan.Feedback), BestRound: -1}
 	return r, r.saveState()
 }
@@ -134,6 +144,31 @@ func (r *Runner) check() error {
 		return fmt.Errorf("device: %w", err)
 	}
 	var err error
+	// The generator's conditions before the data, whose condition shift would fail on the same name.
+	if conds := r.Job.PlanConditions(); len(conds) > 0 {
+		p, err := ResolveModel(r.Job.Models.Generator)
+		if err != nil {
+			return fmt.Errorf("models.generator: %w", err)
+		}
+		meta, err := MetaReader(r.E, bindings.RoleGenerator)(p)
+		if err != nil {
+			return fmt.Errorf("models.generator: %w", err)
+		}
+		if err := CheckConditions("models.generator", p, meta, conds, "data.scenario_params.conditions (the plan's segments)"); err != nil {
+			return err
+		}
+	}
+	// The data next: every model is checked against it (and a zoo model shaped to it).
+	if r.splits, err = LoadSplits(r.E, &r.Job); err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	tr := r.splits.Train
+	want := DataShape{C: tr.C, H: tr.H, W: tr.W, Classes: tr.NumClasses()}
+	source := r.Job.Data.Source
+	if in := r.splits.Info; in != nil && in.Colour > 0 && in.Gray > 0 {
+		source += "; " + in.Mode()
+	}
+	r.zoo = nil
 	for _, m := range []struct {
 		key, ref string
 		role     bindings.Role
@@ -143,7 +178,7 @@ func (r *Runner) check() error {
 		{"models.target", r.Job.Models.Target, bindings.RoleClassifier, &r.paths.target},
 		{"models.screen", r.Job.Models.Screen, bindings.RoleClassifier, &r.paths.screen},
 	} {
-		p, err := ResolveModel(m.ref)
+		p, zm, err := ResolveModelFor(m.key, m.ref, want, MetaReader(r.E, m.role))
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.key, err)
 		}
@@ -152,7 +187,14 @@ func (r *Runner) check() error {
 			return fmt.Errorf("%s: %w", m.key, err)
 		}
 		noEncode := m.role == bindings.RoleGenerator && !mm.Meta.HasEncode
+		meta := mm.Meta
 		mm.Close()
+		if err := CheckModel(m.key, p, meta, want, source); err != nil {
+			return err
+		}
+		if zm != nil {
+			r.zoo = append(r.zoo, *zm)
+		}
 		if noEncode && generate.NeedsEncode(r.Job.Generate.Latent) {
 			return fmt.Errorf("generate.latent = %q: models.generator %s has no encode(x, y, attrs) -> (mu, logvar); use latent = %q or a generator with encode",
 				r.Job.Generate.Latent, m.ref, generate.LatentPrior)
@@ -162,9 +204,6 @@ func (r *Runner) check() error {
 				r.Job.Generate.Blend, m.ref)
 		}
 		*m.dst = p
-	}
-	if r.splits, err = LoadSplits(r.E, &r.Job); err != nil {
-		return fmt.Errorf("data: %w", err)
 	}
 	return nil
 }
