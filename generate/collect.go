@@ -23,6 +23,19 @@ type TargetResult struct {
 	MeanMargin float64        `json:"mean_margin"`
 }
 
+// Counts is the run's accepted images per target and rejections per reason (summed over
+// targets), as a metrics file reports them.
+func (r *Result) Counts() (accepted, rejected map[string]int) {
+	accepted, rejected = map[string]int{}, map[string]int{}
+	for _, t := range r.Targets {
+		accepted[t.ID] += t.Accepted
+		for reason, n := range t.Rejected {
+			rejected[reason] += n
+		}
+	}
+	return accepted, rejected
+}
+
 // Result sums a pipeline run.
 type Result struct {
 	Targets  []TargetResult `json:"targets"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/promfile"
 	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/review"
 )
@@ -93,10 +94,25 @@ func TestTinyJobEndToEnd(t *testing.T) {
 		acc, _, err := review.Resolved(dir, classes)
 		return acc, err
 	}
+	prom := filepath.Join(t.TempDir(), "gam.prom")
+	if r.Metrics, err = promfile.New(prom); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	checkRunFolder(t, dir, 2)
+	// --metrics-file (issue 25): every stage that ran has its seconds, and r1's generation its counts.
+	if b, err := os.ReadFile(prom); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, want := range []string{`gam_stage_duration_seconds{stage="setup/generator"}`, `gam_stage_duration_seconds{stage="final/report"}`,
+			`gam_accepted_images{stage="r1/generate",target=`, `gam_accepted_images_per_second{stage="r1/generate"}`, "gam_last_success_timestamp_seconds "} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("metrics file has no %s:\n%s", want, b)
+			}
+		}
+	}
 
 	// Borderline images went to the review queue; one accepted there joins the training set.
 	pending, err := review.Pending(dir)

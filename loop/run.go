@@ -17,6 +17,7 @@ import (
 	"github.com/gam-native/gam-native/internal/dirlock"
 	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/promfile"
 	"github.com/gam-native/gam-native/internal/stageseed"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/progress"
@@ -42,6 +43,9 @@ type Runner struct {
 	Reviewed func(runDir string, classNames []string) ([]data.Record, error)
 	// wrapSink, when set (by tests), wraps round n's generation sink.
 	wrapSink func(n int, s generate.Sink) generate.Sink
+	// Metrics, when set (--metrics-file), is rewritten at each stage's end: the stage's seconds,
+	// its success time, and a generation stage's accepted and rejected images and rate.
+	Metrics *promfile.Recorder
 }
 
 // Prepare checks a job completely before anything is written: the data loads, the scenario
@@ -223,6 +227,7 @@ func (r *Runner) stage(ctx context.Context, key string, f func() error) error {
 		return fmt.Errorf("%s: not started: %w", key, err)
 	}
 	progress.Logf("== %s", key)
+	start := time.Now()
 	if err := f(); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
@@ -233,7 +238,14 @@ func (r *Runner) stage(ctx context.Context, key string, f func() error) error {
 		return fmt.Errorf("%s: interrupted: %w", key, err)
 	}
 	r.State.Done[key] = true
-	return r.saveState()
+	if err := r.saveState(); err != nil {
+		return err
+	}
+	if err := r.Metrics.Stage(key, time.Since(start).Seconds(), time.Now()); err != nil {
+		// The stage is done and recorded; a metrics file that cannot be written costs no work.
+		progress.Logf("warning: %v", err)
+	}
+	return nil
 }
 
 func (r *Runner) path(parts ...string) string {
@@ -646,6 +658,8 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	if err := r.recordGenerate(n, batch, res); err != nil {
 		return err
 	}
+	acc, rej := res.Counts()
+	r.Metrics.Generation(roundDir(n)+"/generate", acc, rej, res.Seconds)
 	if err := grids.write(r.path("rounds", roundDir(n)), s[0], s[1], s[2]); err != nil {
 		return err
 	}

@@ -3,8 +3,10 @@
 package progress
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -18,6 +20,32 @@ var Out io.Writer = os.Stderr
 
 // Quiet silences all progress output (for tests and --quiet).
 var Quiet = false
+
+// JSON makes every line a JSON object (log/slog's JSON handler: time, level, msg, and for bars
+// task, done, total, note, seconds), for log collectors; bars are never drawn. Set by
+// --log-format json.
+var JSON = false
+
+// SetFormat sets the log format by name: "text" (the default) or "json".
+func SetFormat(name string) error {
+	switch name {
+	case "", "text":
+		JSON = false
+	case "json":
+		JSON = true
+	default:
+		return fmt.Errorf("log format %q: want text or json", name)
+	}
+	return nil
+}
+
+// jsonLine writes one slog JSON record to Out.
+func jsonLine(msg string, attrs ...slog.Attr) {
+	h := slog.NewJSONHandler(Out, nil)
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(context.Background(), r)
+}
 
 // Bar counts work done out of a total.
 type Bar struct {
@@ -42,7 +70,7 @@ func isTTY() bool {
 // New starts a bar over total units described by desc.
 func New(total int, desc string) *Bar {
 	b := &Bar{desc: desc, total: int64(total), start: time.Now(), last: time.Now()}
-	if !Quiet && isTTY() {
+	if !Quiet && !JSON && isTTY() {
 		b.bar = progressbar.NewOptions64(int64(total),
 			progressbar.OptionSetWriter(Out), progressbar.OptionSetDescription(desc),
 			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
@@ -71,6 +99,10 @@ func (b *Bar) Add(n int, note string) {
 	}
 	if time.Since(b.last) >= every {
 		b.last = time.Now()
+		if JSON {
+			jsonLine("progress", slog.String("task", b.desc), slog.Int64("done", b.done), slog.Int64("total", b.total), slog.String("note", b.note))
+			return
+		}
 		fmt.Fprintf(Out, "%s: %d/%d %s\n", b.desc, b.done, b.total, b.note)
 	}
 }
@@ -85,12 +117,22 @@ func (b *Bar) Done() {
 	if b.bar != nil {
 		_ = b.bar.Finish()
 	}
+	if JSON {
+		jsonLine("done", slog.String("task", b.desc), slog.Int64("done", b.done), slog.Int64("total", b.total),
+			slog.String("note", b.note), slog.Float64("seconds", time.Since(b.start).Seconds()))
+		return
+	}
 	fmt.Fprintf(Out, "%s: %d/%d in %.1fs %s\n", b.desc, b.done, b.total, time.Since(b.start).Seconds(), b.note)
 }
 
-// Logf prints a log line unless Quiet.
+// Logf prints a log line unless Quiet (with JSON, a record whose msg is the line).
 func Logf(format string, args ...any) {
-	if !Quiet {
-		fmt.Fprintf(Out, format+"\n", args...)
+	if Quiet {
+		return
 	}
+	if JSON {
+		jsonLine(fmt.Sprintf(format, args...))
+		return
+	}
+	fmt.Fprintf(Out, format+"\n", args...)
 }

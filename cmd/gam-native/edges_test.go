@@ -18,6 +18,9 @@ import (
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/dirlock"
 	"github.com/gam-native/gam-native/progress"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // cliEngine skips (or, with GAM_REQUIRE_ENGINE=1, fails) a test without the engine, the zoo or
@@ -146,8 +149,34 @@ func TestGenerateShortfallExits3(t *testing.T) {
 	if strings.Contains(stdout.String(), "map[") {
 		t.Fatalf("the summary prints a Go map:\n%s", stdout.String())
 	}
-	if out, err := cliCmd(args(filepath.Join(tmp, "allowed"), "--allow-shortfall")...).CombinedOutput(); err != nil {
+	// The allowed run also writes a metrics file (issue 25): Prometheus text format whose accepted
+	// images sum to the manifest's lines.
+	prom := filepath.Join(tmp, "gam.prom")
+	allowed := filepath.Join(tmp, "allowed")
+	if out, err := cliCmd(append([]string{"--log-format", "json"}, args(allowed, "--allow-shortfall", "--metrics-file", prom)...)...).CombinedOutput(); err != nil {
 		t.Fatalf("generate --allow-shortfall: %v\n%s", err, out)
+	}
+	f, err := os.Open(prom)
+	if err != nil {
+		t.Fatalf("--metrics-file: %v", err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatalf("--metrics-file is not Prometheus text format: %v", err)
+	}
+	sum := 0.0
+	for _, m := range mfs["gam_accepted_images"].GetMetric() {
+		sum += m.GetGauge().GetValue()
+	}
+	if n := bytes.Count(manifestLines(t, allowed), []byte("\n")); int(sum) != n || n == 0 {
+		t.Errorf("gam_accepted_images sums to %v, the manifest has %d lines", sum, n)
+	}
+	for _, name := range []string{"gam_rejected_images", "gam_accepted_images_per_second", "gam_stage_duration_seconds", "gam_last_success_timestamp_seconds"} {
+		if len(mfs[name].GetMetric()) == 0 {
+			t.Errorf("--metrics-file has no %s", name)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,8 +18,10 @@ import (
 	"github.com/gam-native/gam-native/generate"
 	"github.com/gam-native/gam-native/internal/human"
 	"github.com/gam-native/gam-native/internal/jsonfile"
+	"github.com/gam-native/gam-native/internal/promfile"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/report"
 	"github.com/gam-native/gam-native/review"
 )
@@ -63,6 +66,7 @@ func init() {
 			&cli.StringFlag{Name: "config", Usage: "job `TOML` whose [generate] table is used"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed: the same seed and plan give the same images"},
 			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
+			metricsFileFlag(),
 			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (without it: exit 3)"},
 			&cli.BoolFlag{Name: "allow-untrained", Usage: "accept the zoo's untrained models (zoo:NAME) for --generator, --screen, --target"},
 			&cli.StringFlag{Name: "review-dir", Usage: "review queue `DIR` when [generate] review_band > 0 (default OUT.review, beside OUT; never inside it)"},
@@ -73,6 +77,10 @@ func init() {
 }
 
 func runGenerate(c *cli.Context) error {
+	metrics, err := promfile.New(c.String("metrics-file"))
+	if err != nil {
+		return err
+	}
 	job, err := configJob(c)
 	if err != nil {
 		return err
@@ -211,6 +219,11 @@ func runGenerate(c *cli.Context) error {
 	res, err := generate.Run(ctx, e, models, targets, opts, sink)
 	if err != nil {
 		return withCause(ctx, err)
+	}
+	acc, rej := res.Counts()
+	metrics.Generation("generate", acc, rej, res.Seconds)
+	if err := metrics.Stage("generate", res.Seconds, time.Now()); err != nil {
+		progress.Logf("warning: %v", err)
 	}
 	if err := sink.Close(); err != nil {
 		return err

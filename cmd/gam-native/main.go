@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/gam-native/gam-native/progress"
 )
 
 // commands is filled by the init functions of this package's files, one file per command, so
@@ -27,8 +29,16 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "engine", Usage: "path of the engine library (libgam_engine.so); default: next to the binary, then ../lib, then build/", EnvVars: []string{"GAM_ENGINE"}},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text, or json: every log and progress line a JSON object (time, level, msg; task, done, total for progress) for a log collector", EnvVars: []string{"GAM_LOG_FORMAT"}},
 		},
+		Before: func(c *cli.Context) error { return progress.SetFormat(c.String("log-format")) },
 	}
+}
+
+// metricsFileFlag is run's and generate's --metrics-file (a new flag each call: urfave/cli keeps state in flags).
+func metricsFileFlag() cli.Flag {
+	return &cli.StringFlag{Name: "metrics-file", Usage: "write Prometheus text-format metrics to `PATH` at each stage's end " +
+		"(accepted and rejected images, images/s, stage seconds, last success time; for node_exporter's textfile collector)"}
 }
 
 func main() {

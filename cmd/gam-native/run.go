@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/promfile"
 	"github.com/gam-native/gam-native/loop"
 	"github.com/gam-native/gam-native/review"
 )
@@ -37,6 +38,7 @@ func init() {
 			&cli.StringFlag{Name: "dir", Usage: "run folder to create: a new or empty folder (default: OUT/NAME-TIMESTAMP)"},
 			&cli.BoolFlag{Name: "print-default", Usage: "print the embedded default job and exit"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
+			metricsFileFlag(),
 		},
 		Action: runRun,
 	})
@@ -45,6 +47,10 @@ func init() {
 func runRun(c *cli.Context) error {
 	if c.Bool("print-default") {
 		_, err := os.Stdout.Write(loop.DefaultJobTOML)
+		return err
+	}
+	metrics, err := promfile.New(c.String("metrics-file"))
+	if err != nil {
 		return err
 	}
 	e, err := openEngine(c)
@@ -67,6 +73,7 @@ func runRun(c *cli.Context) error {
 		}
 	}
 	defer r.Close()
+	r.Metrics = metrics
 	r.Reviewed = func(dir string, classes []string) ([]data.Record, error) {
 		acc, _, err := review.Resolved(dir, classes)
 		return acc, err
