@@ -184,7 +184,7 @@ func exportZoo(name string, s DataShape, dir, key string) error {
 		"--image-shape", fmt.Sprintf("%d,%d,%d", s.C, s.H, s.W), "--num-classes", fmt.Sprint(s.Classes),
 		"--attr-names", strings.Join(ZooAttrs, ",")}
 	py := zooPython()
-	progress.Logf("zoo: exporting %s for the data (%s) into %s: %s %s", name, s, filepath.Join(dir, key), py, strings.Join(args, " "))
+	progress.Logf("zoo: exporting %s for the data (%s) into %s (%s %s)", name, s, filepath.Join(dir, key), py, strings.Join(args[3:], " "))
 	cmd := exec.Command(py, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -243,7 +243,7 @@ func CheckModel(key, path string, m bindings.Meta, want DataShape, source string
 	is := m.ImageShape
 	where := fmt.Sprintf("%s: %s", key, path)
 	if is[0] != want.C {
-		return fmt.Errorf("%s: image_shape is [%d, %d, %d] (%s), but the data (%s) is %dx%dx%d (%s): export the model for [%d, %d, %d], or use a zoo:NAME model, which gam-native shapes to the data",
+		return fmt.Errorf("%s: image_shape is [%d, %d, %d] (%s), but the data (%s) is %dx%dx%d (%s): export the model for [%d, %d, %d] (a job's zoo:NAME models are exported for the data by gam-native)",
 			where, is[0], is[1], is[2], channelsWord(is[0]), source, want.C, want.H, want.W, channelsWord(want.C), want.C, want.H, want.W)
 	}
 	if is[1] != want.H || is[2] != want.W {

@@ -171,6 +171,9 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkGenerateFits(c.String("data"), planPath, real, p, generate3{g, screen, models.Target}); err != nil {
+		return err
+	}
 	// The plan's classes are the models' by name (the metrics may number them otherwise).
 	targets, matches, err := generate.MatchClasses(p.Targets, p.ClassNames, real.ClassNames)
 	if err != nil {
