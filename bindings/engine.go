@@ -24,16 +24,17 @@ import (
 	"github.com/gam-native/gam-native/hostres"
 )
 
-// ABIVersion is the gam.h version these bindings were written against.
-const ABIVersion = 6
+// ABIVersion is the gam.h these bindings were compiled against (GAM_ABI_VERSION); a library with
+// another version is refused at load.
+const ABIVersion = uint32(C.GAM_ABI_VERSION)
 
-// Status codes of the C ABI.
+// Status codes of the C ABI (GAM_ERR_*), as Error.Code holds them.
 const (
-	StatusInvalid  = 1
-	StatusIO       = 2
-	StatusContract = 3
-	StatusRuntime  = 4
-	StatusOOM      = 5
+	StatusInvalid  = int(C.GAM_ERR_INVALID)
+	StatusIO       = int(C.GAM_ERR_IO)
+	StatusContract = int(C.GAM_ERR_CONTRACT)
+	StatusRuntime  = int(C.GAM_ERR_RUNTIME)
+	StatusOOM      = int(C.GAM_ERR_OOM)
 )
 
 // Error is a failed engine call: the status code and the engine's message.

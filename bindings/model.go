@@ -97,7 +97,7 @@ func (e *Engine) LoadModel(path string, role Role) (*Model, error) {
 	}
 	runtime.SetFinalizer(m, func(m *Model) {
 		if m.h != nil {
-			fmt.Println("gam-native: leak: a Model was garbage-collected without Close:", m.Path)
+			fmt.Fprintln(os.Stderr, "gam-native: leak: a Model was garbage-collected without Close:", m.Path)
 		}
 	})
 	return m, nil
@@ -194,11 +194,18 @@ func (m *Model) SampleAsync(z, y, attrs *Tensor) (*Future, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return &Future{e: m.e, h: out}, nil
+	f := &Future{e: m.e, h: out}
+	live.Add(1)
+	runtime.SetFinalizer(f, func(f *Future) {
+		if f.h != nil {
+			fmt.Fprintln(os.Stderr, "gam-native: leak: a Future was garbage-collected without Wait or Close")
+		}
+	})
+	return f, nil
 }
 
 // Wait blocks the calling goroutine (not the engine thread) until the sample is done, and frees
-// the future. It must be called once.
+// the future. It must be called once; Close after it does nothing.
 func (f *Future) Wait() (*Tensor, error) {
 	if f == nil || f.h == nil {
 		return nil, errors.New("sample: future already waited for")
@@ -211,10 +218,23 @@ func (f *Future) Wait() (*Tensor, error) {
 	var out *C.gam_tensor
 	err := statusError("sample", C.gamdl_gam_future_wait(h, &out))
 	C.gamdl_gam_future_destroy(h)
+	live.Add(-1)
 	if err != nil {
 		return nil, err
 	}
 	return newTensor(f.e, out), nil
+}
+
+// Close frees a future that will not be waited for (its work finishes first; its images are
+// dropped). Idempotent, and a no-op after Wait; gam_future_destroy may run on any thread.
+func (f *Future) Close() {
+	if f == nil || f.h == nil {
+		return
+	}
+	h := f.h
+	f.h = nil
+	C.gamdl_gam_future_destroy(h)
+	live.Add(-1)
 }
 
 // Confidence runs confidence(x, y, attrs) -> [N] in [0,1].

@@ -484,6 +484,35 @@ func TestSampleAsyncMatchesSample(t *testing.T) {
 	}
 }
 
+// A Future is a handle like the others: counted in LiveHandles from SampleAsync until Wait or
+// Close, and Close (idempotent, a no-op after Wait) frees one that is never waited for.
+func TestFutureCloseAndLiveHandles(t *testing.T) {
+	e, g, _ := zooGenScreen(t)
+	z := ok(e.Randn(1, 3, 8, int64(g.Meta.LatentDim)))
+	y := ok(e.FromI64(make([]int64, 8), 8))
+	defer CloseAll(z, y)
+	before := LiveHandles()
+	f := ok(g.SampleAsync(z, y, nil))
+	if n := LiveHandles(); n != before+1 {
+		t.Fatalf("live handles %d after SampleAsync, want %d", n, before+1)
+	}
+	f.Close()
+	f.Close()
+	if n := LiveHandles(); n != before {
+		t.Fatalf("live handles %d after Close, want %d", n, before)
+	}
+	if _, err := f.Wait(); err == nil {
+		t.Fatal("Wait after Close succeeded")
+	}
+	f = ok(g.SampleAsync(z, y, nil))
+	x := ok(f.Wait())
+	x.Close()
+	f.Close()
+	if n := LiveHandles(); n != before {
+		t.Fatalf("live handles %d after Wait and Close, want %d", n, before)
+	}
+}
+
 // SetLR changes the step size of the steps that follow: at a vanishing rate the loss on a fixed
 // batch stays where it is, at the usual one it falls; a rate of 0 is refused.
 func TestTrainerSetLR(t *testing.T) {

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -16,7 +17,7 @@ import (
 // live counts open handles of every kind, so tests and benchmarks can see leaks.
 var live atomic.Int64
 
-// LiveHandles is the number of tensor, model and trainer handles not yet closed.
+// LiveHandles is the number of tensor, model, trainer, step and future handles not yet closed.
 func LiveHandles() int64 { return live.Load() }
 
 // Tensor is a tensor in engine memory (on the GPU when the engine uses one). Go moves these
@@ -31,7 +32,7 @@ func newTensor(e *Engine, h *C.gam_tensor) *Tensor {
 	live.Add(1)
 	runtime.SetFinalizer(t, func(t *Tensor) {
 		if t.h != nil {
-			fmt.Println("gam-native: leak: a Tensor was garbage-collected without Close")
+			fmt.Fprintln(os.Stderr, "gam-native: leak: a Tensor was garbage-collected without Close")
 		}
 	})
 	return t

@@ -1,7 +1,7 @@
 /*
  * gam.h: the one C ABI of the gam-native engine (C11, no C++ types cross it).
  *
- * Conventions (see shared/DESIGN.md section 5):
+ * Conventions:
  * - Every function that can fail returns an int32_t status: GAM_OK (0) or a GAM_ERR_* code. The
  *   message of the last failure on the calling thread is gam_last_error(); no C++ exception, abort
  *   or CUDA error crosses this boundary.
@@ -12,9 +12,25 @@
  *   of the call only: the engine copies what it needs and never keeps them.
  * - Tensors are NCHW float32 images in [0, 1], int64 labels, float32 attributes [N, A]. A tensor
  *   handle may live on the GPU; data crosses to the host only through gam_tensor_copy_*.
- * - The engine is not thread-safe per handle; the Go side calls it from one OS thread. The one
- *   exception is gam_future_wait (and gam_future_destroy), which may block and may be called from
- *   any thread: the work it waits for runs on the engine's own worker thread.
+ * - Threads. A call runs on the calling thread (only gam_generator_sample_async hands its work to
+ *   the engine's one worker thread). The Go side calls from several OS threads at once: its engine
+ *   thread, and on the CPU one thread per lane (bindings.Engine.Lanes), and the lanes share the
+ *   same gam_model handles. What may overlap:
+ *   - calls that only read a model may run on one gam_model from any number of threads at once:
+ *     gam_generator_sample, _sample_async, _confidence, _encode and _search,
+ *     gam_classifier_forward and _embed, gam_model_meta_get, gam_model_eval_loss in eval mode,
+ *     and gam_step_run on steps of their own (the inference copy is built once, under the
+ *     model's lock);
+ *   - calls that change a model (gam_trainer_create and every gam_trainer_step_*, gam_model_set_train,
+ *     gam_model_optimize, gam_model_destroy) must not overlap any other call on that model, nor on a
+ *     step or trainer made from it; gam_model_save must not overlap a call that changes it;
+ *   - a gam_tensor, gam_step or gam_trainer is used by one thread at a time (the caller
+ *     serializes; the Go side frees a tensor on the thread that made it);
+ *   - gam_future_wait and gam_future_destroy may be called from any thread, and may block;
+ *   - gam_last_error is per thread; gam_engine_set_threads sets the calling thread's LibTorch
+ *     intra-op count and the count of threads that first use LibTorch after it (the inter-op pool
+ *     is sized by the first call only); gam_engine_set_device and gam_engine_seed are
+ *     process-wide: call them before other threads run engine calls.
  */
 #ifndef GAM_H
 #define GAM_H
@@ -80,7 +96,9 @@ typedef struct {
 
 /* Fills *out (caller-owned). */
 int32_t gam_engine_info_get(gam_engine_info *out);
-/* Sets LibTorch's intra-op and inter-op thread counts; call once before the first op. */
+/* Sets the calling thread's LibTorch intra-op thread count, and the count that threads take when
+ * they first use LibTorch; the first call also sizes the inter-op pool (only possible before the
+ * first op). */
 int32_t gam_engine_set_threads(int32_t n);
 /* "auto" (cuda:0 if available, else cpu), "cpu", "cuda" or "cuda:N". Models loaded and tensors
  * made after the call live there. */
