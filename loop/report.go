@@ -261,6 +261,7 @@ func markdown(rep *Report) string {
 		rows = append(rows, []string{fmt.Sprint(e.Round), f4(e.Val.BalancedAccuracy), f4(e.Val.MacroF1), f4(e.Val.WorstRecall), acc, att, fmt.Sprint(e.GeneratedImages), vs})
 	}
 	b.WriteString(report.Table([]string{"round", "balanced acc", "macro-F1", "worst recall", "accepted", "tried", "generated in training", "vs the kept model (ΔBA, 95% CI)"}, rows))
+	b.WriteString(segmentMarkdown(rep))
 	b.WriteString("\n![recall per class](recall.png)\n\n![summary](summary.png)\n\n## Sample grids\n\n")
 	for _, e := range rep.Rounds {
 		if e.Generation == nil {
@@ -275,7 +276,7 @@ func markdown(rep *Report) string {
 	if len(rep.Batches) > 0 {
 		b.WriteString("\n## Batch sizes\n\n" + batchesText(rep.Batches, "- "))
 	}
-	b.WriteString("\nThe accepted images are in `accepted/` (ImageFolder + manifest.jsonl); the schema of report.json is in docs/run-folder.md.\n")
+	b.WriteString("\nThe accepted images are in `accepted/` (an ImageFolder root with manifest.jsonl and metadata.jsonl; those of rolled-back targets in `rolled_back/`); the schema of report.json is in docs/run-folder.md.\n")
 	return b.String()
 }
 
