@@ -21,12 +21,14 @@ DIR=${DIR:-$(mktemp -d /tmp/gam-kill-XXXXXX)/run}
 seen=$(mktemp)
 trap 'rm -f "$seen"' EXIT
 
-manifest_paths() { # the image paths in the accepted manifest, if there is one
+manifest_paths() { # the image paths in the accepted manifest and in rolled_back/'s (a rollback moves images there)
   [[ -f $DIR/accepted/manifest.jsonl ]] || return 0
-  python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    l = l.strip()
-    if l: print(json.loads(l)["path"])' "$DIR/accepted/manifest.jsonl"
+  python3 -c 'import json,os,sys
+for m in sys.argv[1:]:
+    if not os.path.exists(m): continue
+    for l in open(m):
+        l = l.strip()
+        if l: print(json.loads(l)["path"])' "$DIR/accepted/manifest.jsonl" "$DIR/rolled_back/manifest.jsonl"
 }
 
 start() { # starts the run, or resumes it when it has a state to resume from
