@@ -137,8 +137,13 @@ func runGenerate(c *cli.Context) error {
 		if reviewRoot = c.String("review-dir"); reviewRoot == "" {
 			reviewRoot = defaultReviewRoot(out)
 		}
-		if want.ReviewDir, err = filepath.Rel(out, reviewRoot); err != nil || !strings.HasPrefix(want.ReviewDir, "..") {
+		if !outside(out, reviewRoot) {
 			return fmt.Errorf("--review-dir %s: inside --out %s; the review queue must lie outside the dataset", reviewRoot, out)
+		}
+		absOut, _ := filepath.Abs(out)
+		absRoot, _ := filepath.Abs(reviewRoot)
+		if want.ReviewDir, err = filepath.Rel(absOut, absRoot); err != nil {
+			return fmt.Errorf("--review-dir %s: %w", reviewRoot, err)
 		}
 	}
 	if old != nil && job.Generate.BatchSize == 0 {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/gam-native/gam-native/internal/atomicfile"
 	"github.com/gam-native/gam-native/internal/dirlock"
+	"github.com/gam-native/gam-native/plan"
+	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/review"
 )
 
@@ -36,6 +38,57 @@ type genRecord struct {
 	// ReviewDir is the review queue's root (classes.json and review/), relative to OUT; "" when
 	// the review band is off.
 	ReviewDir string `json:"review_dir,omitempty"`
+	// Shard is "I/N" when OUT is one shard of the plan (--shard); merge joins the N of them.
+	Shard string `json:"shard,omitempty"`
+	// Screen and DupThreshold are the screen's file and generate.dup_threshold: merge finds
+	// near-duplicates across shards with them, by the rule generate applies inside one.
+	Screen       string  `json:"screen,omitempty"`
+	DupThreshold float32 `json:"dup_threshold,omitempty"`
+	// Result is set once the generate has finished (a shortfall included); an output without it
+	// was interrupted, and merge refuses it.
+	Result *genResult `json:"result,omitempty"`
+}
+
+// genResult is what a finished generate made.
+type genResult struct {
+	Accepted int               `json:"accepted"`
+	Attempts int               `json:"attempts"`
+	Targets  []genTargetResult `json:"targets"`
+}
+
+type genTargetResult struct {
+	ID        string         `json:"id"`
+	Quota     int            `json:"quota"`
+	Accepted  int            `json:"accepted"`
+	Shortfall int            `json:"shortfall,omitempty"`
+	Rejected  map[string]int `json:"rejected,omitempty"`
+}
+
+// generateShard is the shard a generate makes: --shard, else the batch system's environment
+// (plan.ShardFromEnv), else the whole plan.
+func generateShard(c *cli.Context) (plan.Shard, error) {
+	if v := c.String("shard"); v != "" {
+		s, err := plan.ParseShard(v)
+		if err != nil {
+			return s, fmt.Errorf("--shard: %w", err)
+		}
+		if n := c.Int("num-shards"); n != 0 && n != s.Count {
+			return s, fmt.Errorf("--shard %s and --num-shards %d disagree", v, n)
+		}
+		return s, nil
+	}
+	s, source, ok, err := plan.ShardFromEnv(os.Getenv, c.Int("num-shards"))
+	if err != nil {
+		return s, err
+	}
+	if !ok && c.Int("num-shards") > 1 {
+		return s, fmt.Errorf("--num-shards %d without a shard index: give --shard I/N, or run under a Kubernetes Indexed Job (%s) or a Slurm array (%s)",
+			c.Int("num-shards"), plan.EnvK8sIndex, plan.EnvSlurmTask)
+	}
+	if ok {
+		progress.Logf("generate: shard %s (from %s)", s, source)
+	}
+	return s, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -112,7 +165,21 @@ func sortedKeys(ms ...map[string]string) []string {
 // ImageFolder loader would take the queue's folder for a class, and a Hugging Face loader
 // would sweep in the images not yet reviewed).
 func defaultReviewRoot(out string) string {
+	if abs, err := filepath.Abs(out); err == nil {
+		out = abs // "." and "gen/" alike: the folder's own name plus .review, beside it
+	}
 	return filepath.Clean(out) + ".review"
+}
+
+// outside reports whether path lies outside the folder dir (neither dir nor under it).
+func outside(dir, path string) bool {
+	a, err1 := filepath.Abs(dir)
+	b, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(a, b)
+	return err == nil && (rel == ".." || strings.HasPrefix(rel, "../"))
 }
 
 // reviewPlaces finds the review queue and the dataset for a folder the user named: a run
