@@ -13,27 +13,12 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/generate"
 	"github.com/gam-native/gam-native/hostres"
+	"github.com/gam-native/gam-native/internal/testengine"
 	"github.com/gam-native/gam-native/progress"
 )
 
 // testEngine opens the engine, skipping without it unless GAM_REQUIRE_ENGINE=1 (make test).
-func testEngine(t testing.TB) *bindings.Engine {
-	t.Helper()
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine: %v", err)
-		}
-		t.Skipf("engine not built: %v", err)
-	}
-	if bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatal("zoo not found: run make")
-		}
-		t.Skip("zoo not exported: run make")
-	}
-	return e
-}
+func testEngine(t testing.TB) *bindings.Engine { t.Helper(); return testengine.Open(t) }
 
 // quickSuite is the engine and the --quick options of the suite tests: untrained zoo models (no
 // minutes of training in a test), the peer when Debian's python3-torch is there.

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gam-native/gam-native/internal/testenv"
 )
 
 // testEngine opens the engine library, skipping the test when it is not built, unless
@@ -12,10 +14,7 @@ func testEngine(t testing.TB) *Engine {
 	t.Helper()
 	e, err := Open(os.Getenv("GAM_ENGINE"))
 	if err != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine: %v", err)
-		}
-		t.Skipf("engine not built: %v", err)
+		testenv.Missing(t, "engine not built: %v", err)
 	}
 	return e
 }
@@ -25,10 +24,7 @@ func zooFile(t testing.TB, name string) string {
 	t.Helper()
 	z := FindZoo()
 	if z == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("zoo not found: run make")
-		}
-		t.Skip("zoo not exported: run make")
+		testenv.Missing(t, "zoo not exported: run make")
 	}
 	return filepath.Join(z, name)
 }
@@ -42,14 +38,7 @@ func fixtureFile(t testing.TB, name string) string {
 			d = filepath.Join(filepath.Dir(z), "fixtures")
 		}
 	}
-	p := filepath.Join(d, name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("fixture %s not found: run make", p)
-		}
-		t.Skipf("fixture %s not found: run make", p)
-	}
-	return p
+	return testenv.NeedFile(t, filepath.Join(d, name), "fixture not found: run make")
 }
 
 // ok returns v, panicking on err: a panic fails the test with the call's stack.

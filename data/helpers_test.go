@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gam-native/gam-native/internal/testenv"
 )
 
 // idxBytes builds an IDX file of unsigned bytes.
@@ -114,12 +116,12 @@ func as8(v []float32) []uint8 {
 	return out
 }
 
-// fashionDir skips the test when Debian's Fashion-MNIST is not installed.
+// fashionDir skips the test when Debian's Fashion-MNIST is not installed (fails with
+// GAM_REQUIRE_ENGINE=1).
 func fashionDir(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(DefaultFashionMNISTDir, "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skipf("Fashion-MNIST not installed (apt install dataset-fashion-mnist): %v", err)
-	}
+	testenv.NeedFile(t, filepath.Join(DefaultFashionMNISTDir, "train-images-idx3-ubyte.gz"),
+		"Fashion-MNIST not installed (apt install dataset-fashion-mnist)")
 	return DefaultFashionMNISTDir
 }
 

@@ -9,44 +9,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
-	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/internal/testengine"
 )
 
-var (
-	engineOnce sync.Once
-	engine     *bindings.Engine
-	engineErr  error
-)
-
-// testEngine opens the engine once for all tests (it is a process-wide resource), skipping
-// without it (or the zoo, or Fashion-MNIST) unless GAM_REQUIRE_ENGINE=1, where a missing engine or
-// zoo fails.
+// testEngine is the engine (one per process), skipping without it, the zoo or Fashion-MNIST
+// unless GAM_REQUIRE_ENGINE=1, where any of them missing fails.
 func testEngine(t *testing.T) *bindings.Engine {
 	t.Helper()
-	engineOnce.Do(func() { engine, engineErr = bindings.Open(os.Getenv("GAM_ENGINE")) })
-	if engineErr != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatal(engineErr)
-		}
-		t.Skipf("engine not built: %v", engineErr)
-	}
-	if bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatal("zoo not found")
-		}
-		t.Skip("zoo not exported")
-	}
-	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
-		t.Skip("Fashion-MNIST not installed")
-	}
-	progress.Quiet = true
-	return engine
+	return testengine.WithFashionMNIST(t)
 }
 
 func TestTinyAllMethods(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/testengine"
 	"github.com/gam-native/gam-native/plan"
-	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
 )
 
@@ -36,17 +36,7 @@ const (
 
 func setup(t testing.TB) {
 	t.Helper()
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil || bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine or zoo missing: %v", err)
-		}
-		t.Skip("engine or zoo not built")
-	}
-	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
-		t.Skip("Fashion-MNIST not installed")
-	}
-	progress.Quiet = true
+	e := testengine.WithFashionMNIST(t)
 	f := &fixture
 	f.once.Do(func() {
 		f.e = e

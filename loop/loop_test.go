@@ -12,7 +12,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/promfile"
-	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/internal/testengine"
 	"github.com/gam-native/gam-native/review"
 )
 
@@ -48,27 +48,7 @@ rounds = 2
 patience = 0
 `
 
-func testEngine(t *testing.T) *bindings.Engine {
-	t.Helper()
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatal(err)
-		}
-		t.Skipf("engine not built: %v", err)
-	}
-	if bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatal("zoo not found")
-		}
-		t.Skip("zoo not exported")
-	}
-	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
-		t.Skip("Fashion-MNIST not installed")
-	}
-	progress.Quiet = true
-	return e
-}
+func testEngine(t *testing.T) *bindings.Engine { t.Helper(); return testengine.WithFashionMNIST(t) }
 
 func writeJob(t *testing.T, body string) string {
 	t.Helper()

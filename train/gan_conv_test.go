@@ -10,6 +10,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/testengine"
 	"github.com/gam-native/gam-native/report"
 )
 
@@ -155,9 +156,9 @@ func TestConvGANQuality(t *testing.T) {
 	}
 	e := testEngine(t)
 	g := zoo(t, e, "cgan_conv.pt", bindings.RoleGenerator)
-	full, err := data.LoadFashionMNIST("", "train")
+	full, err := data.LoadFashionMNIST(testengine.FashionMNIST(t), "train")
 	if err != nil {
-		t.Skipf("Fashion-MNIST: %v", err)
+		t.Fatal(err)
 	}
 	sc := data.DefaultScenario()
 	lt, val, err := data.LongTail(full, sc.ImbalanceFactor, sc.ValPerClass, sc.Seed)

@@ -3,28 +3,16 @@ package train
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
-	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/internal/testengine"
 )
 
-func testEngine(t testing.TB) *bindings.Engine {
-	t.Helper()
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil || bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine or zoo missing: %v", err)
-		}
-		t.Skip("engine or zoo not built")
-	}
-	progress.Quiet = true
-	return e
-}
+func testEngine(t testing.TB) *bindings.Engine { t.Helper(); return testengine.Open(t) }
 
 func zoo(t testing.TB, e *bindings.Engine, name string, role bindings.Role) *bindings.Model {
 	t.Helper()
@@ -36,12 +24,13 @@ func zoo(t testing.TB, e *bindings.Engine, name string, role bindings.Role) *bin
 	return m
 }
 
-// fashion loads n Fashion-MNIST training images, skipping without the data set.
+// fashion loads n Fashion-MNIST training images, skipping without the data set (failing with
+// GAM_REQUIRE_ENGINE=1).
 func fashion(t testing.TB, n int) *data.Dataset {
 	t.Helper()
-	ds, err := data.LoadFashionMNIST("", "train")
+	ds, err := data.LoadFashionMNIST(testengine.FashionMNIST(t), "train")
 	if err != nil {
-		t.Skipf("Fashion-MNIST: %v", err)
+		t.Fatal(err)
 	}
 	idx := make([]int, n)
 	for i := range idx {

@@ -17,7 +17,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/dirlock"
-	"github.com/gam-native/gam-native/progress"
+	"github.com/gam-native/gam-native/internal/testengine"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -27,18 +27,7 @@ import (
 // Fashion-MNIST; it returns the engine open.
 func cliEngine(t *testing.T) *bindings.Engine {
 	t.Helper()
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil || bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine or zoo missing: %v", err)
-		}
-		t.Skip("engine or zoo not built")
-	}
-	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
-		t.Skip("Fashion-MNIST not installed")
-	}
-	progress.Quiet = true
-	return e
+	return testengine.WithFashionMNIST(t)
 }
 
 // tenTargetPlan writes a gam.plan/v1 file asking count images of each of the 10 classes.

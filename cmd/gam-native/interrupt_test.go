@@ -14,7 +14,6 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
-	"github.com/gam-native/gam-native/progress"
 	"github.com/gam-native/gam-native/train"
 )
 
@@ -48,17 +47,7 @@ func manifestLines(t *testing.T, dir string) []byte {
 // the middle of its work exits 143, not 0, keeps what it had accepted, and the same command run
 // again completes the quotas: its manifest then equals an uninterrupted run's.
 func TestSIGTERMToGenerate(t *testing.T) {
-	e, err := bindings.Open(os.Getenv("GAM_ENGINE"))
-	if err != nil || bindings.FindZoo() == "" {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("engine or zoo missing: %v", err)
-		}
-		t.Skip("engine or zoo not built")
-	}
-	if _, err := os.Stat(data.DefaultFashionMNISTDir); err != nil {
-		t.Skip("Fashion-MNIST not installed")
-	}
-	progress.Quiet = true
+	e := cliEngine(t)
 	tmp := t.TempDir()
 	gen, screen := trainedTestModels(t, e, tmp)
 	e.Close()
