@@ -41,7 +41,7 @@ func LoadMNIST(dir, split string) (*Dataset, error) {
 }
 
 // LoadIDXSplit reads the usual file pair of a split (train-images-idx3-ubyte
-// and so on, with or without .gz) and names the classes.
+// and so on, with or without .gz) and names the classes (nil: by their numbers).
 func LoadIDXSplit(dir, split, name string, classNames []string) (*Dataset, error) {
 	prefix := map[string]string{"train": "train", "test": "t10k"}[split]
 	if prefix == "" {
@@ -53,10 +53,13 @@ func LoadIDXSplit(dir, split, name string, classNames []string) (*Dataset, error
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", name, split, err)
 	}
+	ds.Name = name + "-" + split
+	if classNames == nil {
+		return ds, nil // the labels' numbers, "0" to the largest (ReadIDX)
+	}
 	if got := len(ds.ClassNames); got > len(classNames) {
 		return nil, fmt.Errorf("%s %s: %s has label %d, but the set has %d classes", name, split, labels, got-1, len(classNames))
 	}
-	ds.Name = name + "-" + split
 	ds.ClassNames = classNames
 	return ds, nil
 }

@@ -42,20 +42,19 @@ func drawShape(dst []float32, class, c, size int, r *rand.Rand) {
 	for k := range 3 {
 		fg[k], bg[k] = r.Float32(), r.Float32()
 	}
-	if c == 1 || math.Abs(float64(lum(fg)-lum(bg))) < 0.35 {
-		// Keep the shape visible: a light shape on a dark ground or the other way round.
-		l := 0.15 + 0.2*r.Float32()
-		if r.IntN(2) == 0 {
-			l = 0.65 + 0.3*r.Float32()
-		}
-		for k := range 3 {
-			bg[k] = bg[k]*0.3 + l*0.7
-			fg[k] = fg[k]*0.3 + (1-l)*0.7
-		}
+	// Keep the shape visible: a light shape on a dark ground or the other way round, the colours
+	// a third of each.
+	l := 0.1 + 0.2*r.Float32()
+	if r.IntN(2) == 0 {
+		l = 0.7 + 0.2*r.Float32()
+	}
+	for k := range 3 {
+		bg[k] = bg[k]*0.35 + l*0.65
+		fg[k] = fg[k]*0.35 + (1-l)*0.65
 	}
 	s := float64(size)
-	cx, cy := s*(0.35+0.3*r.Float64()), s*(0.35+0.3*r.Float64())
-	rad := s * (0.18 + 0.12*r.Float64())
+	cx, cy := s*(0.4+0.2*r.Float64()), s*(0.4+0.2*r.Float64())
+	rad := s * (0.24 + 0.1*r.Float64())
 	gx, gy := r.Float64()-0.5, r.Float64()-0.5
 	plane := size * size
 	for y := range size {

@@ -43,19 +43,24 @@ func New(e *bindings.Engine, o Options) (*Bench, error) {
 	}
 	b := &Bench{O: o, E: e}
 	var err error
-	for _, ref := range []string{o.Generator, o.Screen} {
-		if _, err := loop.ResolveModel(ref); err != nil {
-			return nil, err
-		}
-	}
-	if b.target, err = loop.ResolveModel(o.Target); err != nil {
-		return nil, err
-	}
+	// The data first: zoo models are shaped to it, and every model is checked against it.
 	if b.splits, err = loadSplits(e, &b.O); err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
+	for _, m := range []struct {
+		key, ref string
+		role     bindings.Role
+	}{{"generator", o.Generator, bindings.RoleGenerator}, {"screen", o.Screen, bindings.RoleClassifier}, {"target", o.Target, bindings.RoleClassifier}} {
+		p, err := b.resolve(m.key, m.ref, m.role)
+		if err != nil {
+			return nil, err
+		}
+		if m.key == "target" {
+			b.target = p
+		}
+	}
 	if slices.Contains(b.O.Methods, MethodRealBalanced) {
-		if b.full, err = loadFullTrain(&b.O); err != nil {
+		if b.full, err = loadFullTrain(e, &b.O); err != nil {
 			return nil, fmt.Errorf("data (%s): %w", MethodRealBalanced, err)
 		}
 	}

@@ -45,7 +45,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(sh.Generator); err != nil {
-		ref, err := loop.ResolveModel(b.O.Generator)
+		ref, err := b.resolve("generator", b.O.Generator, bindings.RoleGenerator)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +71,7 @@ func (b *Bench) shared(seed uint64) (*shared, error) {
 		}
 	}
 	if _, err := os.Stat(sh.Screen); err != nil {
-		ref, err := loop.ResolveModel(b.O.Screen)
+		ref, err := b.resolve("screen", b.O.Screen, bindings.RoleClassifier)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +200,7 @@ func (b *Bench) gamJob(seed uint64, sh *shared) (loop.Job, error) {
 	j.Name = "efficacy-gam"
 	j.Seed = seed
 	j.Device = o.Device
-	j.Data.Source = "fashion-mnist"
+	j.Data.Source = o.source()
 	j.Data.Path = o.DataDir
 	j.Data.Scenario = o.Scenario
 	j.Data.Params = o.Params

@@ -114,7 +114,10 @@ type Options struct {
 	Params     data.Scenario // scenario parameters (data.DefaultScenario with IF=100)
 	TrainLimit int           // keep at most this many training images after the scenario (0: all)
 	TestLimit  int           // keep at most this many test images (0: all)
-	DataDir    string        // Fashion-MNIST folder ("" = the Debian package's)
+	DataDir    string        // the data's folder for fashion-mnist, fashion-mnist-rgb and mnist ("" = Debian's Fashion-MNIST)
+	// Source is the data (a job's data.source: fashion-mnist, fashion-mnist-rgb, mnist, idx:DIR,
+	// imagefolder:DIR, manifest:FILE); "" is fashion-mnist. Its classes name every table's columns.
+	Source string
 
 	Generator, Target, Screen string // model references (zoo:cvae, zoo:cnn, zoo:screen)
 	Device                    string // engine device ("auto")

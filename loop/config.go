@@ -206,7 +206,7 @@ func ScreenConditions(scenario string, params data.Scenario) []string {
 func (j *Job) Validate() error {
 	switch {
 	case j.Data.Source == "":
-		return errors.New("data.source: empty; want fashion-mnist, mnist, idx:DIR, imagefolder:DIR or manifest:FILE")
+		return errors.New("data.source: empty; want fashion-mnist, fashion-mnist-rgb, mnist, idx:DIR, imagefolder:DIR or manifest:FILE")
 	case j.Models.Generator == "" || j.Models.Target == "" || j.Models.Screen == "":
 		return errors.New("models: generator, target and screen are all required (zoo:NAME or a file)")
 	case j.Loop.Rounds < 0:
@@ -277,11 +277,11 @@ func (j *Job) PlanConditions() []string { return ScreenConditions(j.Data.Scenari
 func parseSource(s string) (kind, arg string, err error) {
 	kind, arg, _ = strings.Cut(s, ":")
 	switch kind {
-	case "fashion-mnist", "mnist", "idx", "imagefolder", "manifest":
+	case "fashion-mnist", "fashion-mnist-rgb", "mnist", "idx", "imagefolder", "manifest":
 		if (kind == "idx" || kind == "imagefolder" || kind == "manifest") && arg == "" {
 			return "", "", fmt.Errorf("data.source = %q: %s needs a path (%s:PATH)", s, kind, kind)
 		}
 		return kind, arg, nil
 	}
-	return "", "", fmt.Errorf("data.source = %q: want fashion-mnist, mnist, idx:DIR, imagefolder:DIR or manifest:FILE", s)
+	return "", "", fmt.Errorf("data.source = %q: want fashion-mnist, fashion-mnist-rgb, mnist, idx:DIR, imagefolder:DIR or manifest:FILE", s)
 }

@@ -20,13 +20,13 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 	}
 	var trainDS, testDS *data.Dataset
 	switch kind {
-	case "fashion-mnist", "mnist":
+	case "fashion-mnist", "fashion-mnist-rgb", "mnist":
 		dir := j.Data.Path
 		load := data.LoadFashionMNIST
 		if kind == "mnist" {
 			load = data.LoadMNIST
 		}
-		if dir == "" && kind == "fashion-mnist" {
+		if dir == "" && kind != "mnist" {
 			dir = data.DefaultFashionMNISTDir
 		}
 		if dir == "" {
@@ -41,11 +41,20 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 		if testDS, err = load(dir, "test"); err != nil {
 			return nil, err
 		}
+		if kind == "fashion-mnist-rgb" {
+			// Before the scenario, so a condition shift degrades the coloured images. Test gets other draws.
+			if trainDS, err = data.Colourize(trainDS, data.FashionMNISTRGBSize, FashionRGBSeed); err != nil {
+				return nil, err
+			}
+			if testDS, err = data.Colourize(testDS, data.FashionMNISTRGBSize, FashionRGBSeed+1); err != nil {
+				return nil, err
+			}
+		}
 	case "idx":
 		if trainDS, err = data.LoadIDXSplit(arg, "train", "idx", nil); err != nil {
 			return nil, err
 		}
-		if testDS, err = data.LoadIDXSplit(arg, "test", "idx", nil); err != nil {
+		if testDS, err = data.LoadIDXSplit(arg, "test", "idx", trainDS.ClassNames); err != nil {
 			return nil, err
 		}
 	case "imagefolder":
@@ -72,6 +81,10 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 	}
 	return limitSplits(sp, j), nil
 }
+
+// FashionRGBSeed fixes fashion-mnist-rgb's tints, offsets and backgrounds (test: the next seed):
+// the same images in every run, as Fashion-MNIST's are.
+const FashionRGBSeed = 0x5eed24
 
 // TestHoldOut is the share of each class of an ImageFolder's train/ held out as the test split
 // when it has no test/ folder.

@@ -67,7 +67,7 @@ func registerEfficacy() bool {
 			&cli.StringFlag{Name: "gam-job", Usage: "job TOML `FILE` whose keys are applied over GAM's job (e.g. [generate] prob_threshold, [plan] temperature)"},
 			&cli.IntFlag{Name: "train-limit", Usage: "keep at most N training images (default: all; 20000 for condition-shift)"},
 			&cli.IntFlag{Name: "test-limit", Usage: "keep at most N test images (default: all)"},
-			&cli.StringFlag{Name: "data", Usage: "Fashion-MNIST `DIR` (default: the Debian package's)"},
+			&cli.StringFlag{Name: "data", Usage: "the `DATA`: fashion-mnist (default), fashion-mnist-rgb (32x32, tinted, on coloured grounds), mnist:DIR, idx:DIR, imagefolder:DIR, or a DIR of IDX files (classes named by their numbers unless it is Debian's Fashion-MNIST); zoo models are shaped to it"},
 			&cli.StringFlag{Name: "device", Value: "auto", Usage: "engine device"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},
@@ -93,7 +93,11 @@ func runEfficacy(c *cli.Context) error {
 		Rounds: c.Int("rounds"), GenFraction: c.Float64("gen-fraction"), MixupAlpha: c.Float64("mixup-alpha"),
 		GAMRemedy: c.String("gam-remedy"), GenFrom: c.Float64("gen-from"), GenMix: c.String("gen-mix"),
 		PlusFrom: splitList(c.String("plus-from")), PlusLoop: c.Bool("plus-loop"), TrainLimit: c.Int("train-limit"), TestLimit: c.Int("test-limit"),
-		DataDir: c.String("data"), Device: c.String("device"), Command: strings.Join(os.Args, " "), Generator: c.String("generator"), Screen: c.String("screen"),
+		Device: c.String("device"), Command: strings.Join(os.Args, " "), Generator: c.String("generator"), Screen: c.String("screen"),
+	}
+	var err error
+	if o.Source, o.DataDir, err = efficacy.ParseData(c.String("data")); err != nil {
+		return err
 	}
 	if f := c.String("gam-job"); f != "" {
 		b, err := os.ReadFile(f)
