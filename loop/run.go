@@ -76,6 +76,7 @@ func Prepare(e *bindings.Engine, j Job, dir string) (*Runner, error) {
 		r.Close()
 		return nil, err
 	}
+	sweepLeftovers(dir)
 	if err := os.MkdirAll(filepath.Join(dir, "models"), 0o755); err != nil {
 		r.Close()
 		return nil, err
@@ -116,6 +117,7 @@ func Resume(e *bindings.Engine, dir string) (*Runner, error) {
 		return nil, err
 	}
 	r.lock = lock
+	sweepLeftovers(dir)
 	return r, nil
 }
 
@@ -173,6 +175,7 @@ func (r *Runner) check() error {
 		source += "; " + in.Mode()
 	}
 	r.zoo = nil
+	shapes := map[string][3]int{}
 	for _, m := range []struct {
 		key, ref string
 		role     bindings.Role
@@ -193,6 +196,7 @@ func (r *Runner) check() error {
 		noEncode := m.role == bindings.RoleGenerator && !mm.Meta.HasEncode
 		meta := mm.Meta
 		mm.Close()
+		shapes[m.key] = meta.ImageShape
 		if err := CheckModel(m.key, p, meta, want, source); err != nil {
 			return err
 		}
@@ -209,7 +213,7 @@ func (r *Runner) check() error {
 		}
 		*m.dst = p
 	}
-	return nil
+	return r.Job.checkBatchesFit(shapes)
 }
 
 func (r *Runner) saveState() error {
@@ -646,6 +650,11 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 		return err
 	}
 	defer sink.Close()
+	if k, err := sink.Sweep(); err != nil {
+		return err
+	} else if k > 0 {
+		progress.Logf("round %d: removed %d image(s) and temporary file(s) that no record names (an earlier attempt cut short)", n, k)
+	}
 	grids := newGridSink(sink, 16)
 	var sk generate.Sink = grids
 	if r.wrapSink != nil {
