@@ -39,6 +39,7 @@ type MetadataRow struct {
 	Conditions string             `json:"conditions"` // "blur=generator,noise=native"
 	Content    string             `json:"content"`
 	Review     string             `json:"review"`
+	Shard      string             `json:"shard"`
 	MixWith    string             `json:"mix_with"`
 	MixWeight  float32            `json:"mix_weight"`
 	Attrs      map[string]float32 `json:"attrs"`
@@ -52,7 +53,7 @@ func MetadataOf(r Record) MetadataRow {
 	}
 	if p := r.Provenance; p != nil {
 		m.Round, m.Target, m.Seed, m.Generator = p.Round, p.Target, p.Seed, p.Generator
-		m.Confidence, m.ScreenProb, m.Content, m.Review = p.Confidence, p.ScreenProb, p.Content, p.Review
+		m.Confidence, m.ScreenProb, m.Content, m.Review, m.Shard = p.Confidence, p.ScreenProb, p.Content, p.Review, p.Shard
 		var cs []string
 		for _, k := range slices.Sorted(maps.Keys(p.Conditions)) {
 			cs = append(cs, k+"="+p.Conditions[k])

@@ -61,6 +61,8 @@ type Provenance struct {
 	// generate.latent = "edit"); empty when the generator drew it.
 	Content string `json:"content,omitempty"`
 	Review  string `json:"review,omitempty"`
+	// Shard is "I/N" for an image a sharded generate made (`generate --shard`, kept by merge).
+	Shard string `json:"shard,omitempty"`
 }
 
 // Ways a condition got into a generated image.

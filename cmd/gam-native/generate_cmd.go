@@ -67,6 +67,9 @@ func init() {
 			&cli.Uint64Flag{Name: "seed", Usage: "seed: the same seed and plan give the same images"},
 			&cli.IntFlag{Name: "round", Value: 1, Usage: "round number written into provenance"},
 			metricsFileFlag(),
+			&cli.StringFlag{Name: "shard", Usage: "make only shard `I/N` of the plan (each target's quota split N ways, a seed of its own) into --out; " +
+				"`gam-native merge` joins the shards. Default: from JOB_COMPLETION_INDEX with --num-shards (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (Slurm array), else the whole plan"},
+			&cli.IntFlag{Name: "num-shards", Usage: "the number of shards `N` when the shard index comes from the environment (a Kubernetes Indexed Job's completions)"},
 			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target gets fewer images than its count (without it: exit 3)"},
 			&cli.BoolFlag{Name: "allow-untrained", Usage: "accept the zoo's untrained models (zoo:NAME) for --generator, --screen, --target"},
 			&cli.StringFlag{Name: "review-dir", Usage: "review queue `DIR` when [generate] review_band > 0 (default OUT.review, beside OUT; never inside it)"},
@@ -90,6 +93,12 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	shard, err := generateShard(c)
+	if err != nil {
+		return err
+	}
+	p = p.Split(shard)
+	seed := shard.Seed(c.Uint64("seed"))
 	if !c.Bool("allow-untrained") {
 		for _, flag := range []string{"generator", "screen", "target"} {
 			if err := refuseUntrained(flag, c.String(flag)); err != nil {
@@ -111,6 +120,9 @@ func runGenerate(c *cli.Context) error {
 	// the engine opens or any file is written.
 	want := genRecord{Format: genRecordFormat, Inputs: map[string]string{
 		"seed": fmt.Sprint(c.Uint64("seed")), "round": fmt.Sprint(c.Int("round")), "data": c.String("data")}}
+	if !shard.Whole() {
+		want.Inputs["shard"], want.Shard = shard.String(), shard.String()
+	}
 	if want.Inputs["plan"], err = fileSHA256(planPath); err != nil {
 		return fmt.Errorf("plan %s: %w", planPath, err)
 	}
@@ -198,11 +210,12 @@ func runGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := generate.NewOptions(e, g, screen, real, gcfg, c.Uint64("seed"), c.Int("round"))
+	opts, err := generate.NewOptions(e, g, screen, real, gcfg, seed, c.Int("round"))
 	if err != nil {
 		return err
 	}
 	want.BatchSize = gcfg.BatchSize
+	want.Screen, want.DupThreshold = paths["screen"], gcfg.DupThreshold
 	if err := jsonfile.WriteJSON(filepath.Join(out, genRecordName), want); err != nil {
 		return err
 	}
@@ -252,6 +265,14 @@ func runGenerate(c *cli.Context) error {
 		if t.Shortfall > 0 {
 			short = append(short, fmt.Sprintf("%s %d of %d", t.ID, t.Accepted, t.Quota))
 		}
+	}
+	// The output is complete (a shortfall included): merge takes only shards that say so.
+	want.Result = &genResult{Accepted: res.Accepted, Attempts: res.Attempts}
+	for _, t := range res.Targets {
+		want.Result.Targets = append(want.Result.Targets, genTargetResult{ID: t.ID, Quota: t.Quota, Accepted: t.Accepted, Shortfall: t.Shortfall, Rejected: t.Rejected})
+	}
+	if err := jsonfile.WriteJSON(filepath.Join(out, genRecordName), want); err != nil {
+		return err
 	}
 	fmt.Print(report.Aligned([]string{"target", "quota", "accepted", "pending", "tried", "rejected"}, rows))
 	fmt.Printf("%d accepted in %.1fs: %s\n", res.Accepted, res.Seconds, filepath.Join(out, "manifest.jsonl"))
