@@ -64,7 +64,7 @@ func TestTinyConditionShift(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "eff")
 	methods := []string{MethodERM, MethodCondAug, MethodGAM}
 	// GAM with the README's condition-shift job: real content for the weak segments, every class covered.
-	job := filepath.Join("..", "bench", "gam-experiments", "cs10.toml")
+	job := filepath.Join("..", "examples", "cs10.toml")
 	text, err := os.ReadFile(job)
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,11 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// jobSeeds are the repository's job files: the embedded default, examples/, bench/'s, the
-// tests' tiny job and docs' TOML blocks.
+// jobSeeds are the repository's job files: the embedded default, examples/, the tests' tiny job
+// and docs' TOML blocks.
 func jobSeeds(f *testing.F) [][]byte {
 	seeds := [][]byte{DefaultJobTOML, []byte(tinyJob), []byte(""), []byte("[loop]\nrounds = 0\n"), []byte("seed = 1\n[loop]\nrounds = 2\nroundz = 3\n")}
-	for _, glob := range []string{"../examples/*.toml", "../bench/*/*.toml"} {
+	for _, glob := range []string{"../examples/*.toml"} {
 		ps, _ := filepath.Glob(glob)
 		for _, p := range ps {
 			if b, err := os.ReadFile(p); err == nil {
