@@ -261,8 +261,9 @@ func (b *Bench) testModel(method string, seed uint64, m *bindings.Model) (*Cell,
 	return &Cell{Method: method, Seed: seed, Test: *te, Val: *va}, nil
 }
 
-// runCondAug is the static condition augmentation of shared/EFFICACY_NOTES.md: a quarter of the
-// training images blurred and a quarter in shadow, at random severities, fixed once.
+// runCondAug is the static condition augmentation of the plain PyTorch reference (docs/efficacy.md,
+// "Protocol"): a quarter of the training images blurred and a quarter in shadow, at random
+// severities, fixed once.
 func (b *Bench) runCondAug(seed uint64) (*Cell, error) {
 	p := b.O.Params
 	ds, err := data.ConditionShift(b.splits.Train, []string{"blur", "shadow"}, 0.5, p.SeverityMin, p.SeverityMax,

@@ -68,8 +68,8 @@ var MethodLabels = map[string]string{
 // Scenarios the benchmark knows.
 var Scenarios = []string{data.LongTailScenario, data.ScarceScenario, data.ShiftScenario}
 
-// Options configure one benchmark. Zero fields take the reference protocol's values
-// (shared/EFFICACY_NOTES.md) through Defaults.
+// Options configure one benchmark. Zero fields take the protocol's values (docs/efficacy.md,
+// "Protocol") through Defaults.
 type Options struct {
 	Scenario string   // long-tail | scarce | condition-shift
 	Seeds    []uint64 // training seeds; the data split is the same for all

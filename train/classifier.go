@@ -85,8 +85,8 @@ func lrAt(schedule string, lr float32, t, total int) float32 {
 	return float32(0.5 * float64(lr) * (1 + math.Cos(math.Pi*float64(t)/float64(total))))
 }
 
-// Defaults fills zero fields with the reference protocol's settings (shared/EFFICACY_NOTES.md):
-// 12 epochs, Adam 1e-3, batch 128.
+// Defaults fills zero fields with the plain PyTorch reference's settings (docs/efficacy.md,
+// "Protocol"): 12 epochs, Adam 1e-3, batch 128.
 func (o *ClassifierOptions) Defaults() {
 	if o.Epochs == 0 {
 		o.Epochs = 12

@@ -1,7 +1,7 @@
 """The zoo's target classifier (model contract v1, "gam.classifier/v1").
 
 (conv3 -> ReLU -> maxpool2) x 2 -> fc -> ReLU -> fc, 16/32 channels and fc128 by default:
-the CNN of shared/EFFICACY_NOTES.md. Input: [N, C, H, W] float32 in [0, 1], used as is.
+the CNN of the efficacy protocol (docs/efficacy.md, "Protocol"). Input: [N, C, H, W] float32 in [0, 1], used as is.
 Above 32 px one more (conv3 at the second width -> ReLU -> maxpool2) per doubling (scale.py), so
 the fc layer sees 6 to 11 px a side whatever the image size.
 """

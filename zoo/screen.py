@@ -5,7 +5,7 @@ Same shape as the target CNN with a quarter of its compute: 8/16 channels, fc64.
 trained on the original data only, so that it judges generated images independently of
 the target model. Train it with class-balanced sampling: a screen trained on long-tailed
 data rarely predicts tail classes and rejects the tail images the plan asked for
-(shared/EFFICACY_NOTES.md).
+(docs/efficacy.md, "Protocol", and docs/job.md).
 """
 from typing import Sequence
 
