@@ -235,6 +235,11 @@ func runGenerate(c *cli.Context) error {
 		return err
 	}
 	defer sink.Close()
+	if n, err := sink.Sweep(); err != nil {
+		return err
+	} else if n > 0 {
+		progress.Logf("%s: removed %d image(s) and temporary file(s) that no record names (an earlier generate cut short)", out, n)
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	res, err := generate.Run(ctx, e, models, targets, opts, sink)
