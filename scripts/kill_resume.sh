@@ -7,6 +7,12 @@
 #
 #   bash scripts/kill_resume.sh                       # 3 kills, a run folder under /tmp
 #   KILLS=5 MIN_S=10 MAX_S=200 DIR=/tmp/kr bash scripts/kill_resume.sh
+#   TERM=1 KILLS=10 bash scripts/kill_resume.sh       # SIGTERM instead of SIGKILL (issue 27)
+#
+# With TERM=1 each interruption is a SIGTERM: the run must exit within TERM_WAIT_S seconds
+# (default 120) with status 143, having recorded no half-done stage as done. Either way the end
+# checks too that the run folder holds no temporary file (a hidden file other than .lock) and no
+# accepted PNG that the manifest does not name.
 #
 # The default job takes about 5 minutes on 2 cores; the kills fall MIN_S..MAX_S seconds into each
 # attempt, so some land in training and some in generation.
@@ -16,6 +22,9 @@ BIN=${BIN:-build/gam-native}
 KILLS=${KILLS:-3}
 MIN_S=${MIN_S:-15}
 MAX_S=${MAX_S:-240}
+SIG_TERM=0 # TERM=1 (TERM is otherwise the terminal's type, never "1")
+[[ ${TERM:-} == 1 ]] && SIG_TERM=1
+TERM_WAIT_S=${TERM_WAIT_S:-120}
 DIR=${DIR:-$(mktemp -d /tmp/gam-kill-XXXXXX)/run}
 [[ -x $BIN ]] || { echo "missing $BIN: run make first"; exit 2; }
 seen=$(mktemp)
@@ -54,6 +63,25 @@ for k in $(seq 1 "$KILLS"); do
     echo "attempt $k: the run finished before its kill at ${wait_s}s"
     break
   fi
+  if ((SIG_TERM)); then
+    kill -TERM "$pid"
+    t0=$SECONDS
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS - t0 < TERM_WAIT_S)); do sleep 1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid"
+      echo "FAIL: the run did not exit within ${TERM_WAIT_S}s of SIGTERM $k (log: $DIR.log)"
+      exit 1
+    fi
+    rc=0
+    wait "$pid" || rc=$?
+    if ((rc != 143 && rc != 0)); then
+      echo "FAIL: exit status $rc after SIGTERM $k, want 143 (log: $DIR.log)"
+      exit 1
+    fi
+    manifest_paths >>"$seen"
+    echo "SIGTERM $k after ${wait_s}s: exit $rc in $((SECONDS - t0))s; $(sort -u "$seen" | wc -l) accepted images seen so far"
+    continue
+  fi
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   manifest_paths >>"$seen"
@@ -71,6 +99,26 @@ dups=$(sort "$final" | uniq -d | wc -l)
 lost=$(sort -u "$seen" | comm -23 - <(sort -u "$final") | wc -l)
 echo "final manifest: $(wc -l <"$final") images, $dups listed twice or more; $(sort -u "$seen" | wc -l) seen before the kills, $lost of them missing"
 [[ -f $DIR/report.json ]] || { echo "FAIL: no report.json in $DIR"; exit 1; }
+temps=$(find "$DIR" -type f -name '.*' ! -name .lock | wc -l)
+orphans=$(python3 -c 'import json,os,sys
+d = sys.argv[1]
+named = set()
+for l in open(os.path.join(d, "manifest.jsonl")):
+    l = l.strip()
+    if l: named.add(json.loads(l).get("path", ""))
+n = 0
+for root, _, files in os.walk(d):
+    for f in files:
+        rel = os.path.relpath(os.path.join(root, f), d)
+        if f.endswith(".png") and rel not in named:
+            n += 1
+print(n)' "$DIR/accepted")
+echo "run folder: $temps temporary files, $orphans accepted PNGs that no record names"
+if ((temps > 0 || orphans > 0)); then
+  find "$DIR" -type f -name '.*' ! -name .lock | head
+  echo "FAIL (run folder: $DIR)"
+  exit 1
+fi
 if ((dups > 0 || lost > 0)); then
   echo "FAIL (run folder: $DIR)"
   exit 1
