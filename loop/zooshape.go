@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gam-native/gam-native/bindings"
+	"github.com/gam-native/gam-native/internal/atomicfile"
 	"github.com/gam-native/gam-native/progress"
 )
 
@@ -226,7 +227,7 @@ func exportZoo(name string, s DataShape, dir, key string) error {
 	if _, err := os.Stat(filepath.Join(tmp, name+".pt")); err != nil {
 		return fmt.Errorf("%s wrote no %s.pt", script, name)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, key)); err != nil {
+	if err := atomicfile.PublishDir(tmp, filepath.Join(dir, key)); err != nil {
 		if _, statErr := os.Stat(filepath.Join(dir, key, name+".pt")); statErr == nil {
 			return nil // another process exported the same key first
 		}

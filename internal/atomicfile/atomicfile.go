@@ -88,6 +88,35 @@ func SyncDir(dir string) error {
 	return nil
 }
 
+// PublishDir puts the folder tmp, written in full by someone else (an exporter process), in place
+// as dst, a name in the same parent folder: its files and tmp itself are fsynced, tmp is renamed,
+// and the parent is fsynced, so that dst appears whole or not at all. A dst that holds files is never
+// replaced: os.Rename's error is returned as it is (*os.LinkError), for the caller to tell "another
+// process published it first" from a failure.
+func PublishDir(tmp, dst string) error {
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !(d.IsDir() || d.Type().IsRegular()) {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := f.Sync(); err != nil && !(d.IsDir() && (errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP))) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(dst))
+}
+
 // replace runs fill on a new temporary file beside path; fill returns the open file to sync.
 func replace(path string, s Sync, fill func(*os.File) (*os.File, error)) (err error) {
 	if path == "" {

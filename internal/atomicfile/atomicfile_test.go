@@ -122,3 +122,36 @@ func TestIsTemp(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishDir(t *testing.T) {
+	parent := t.TempDir()
+	tmp := filepath.Join(parent, ".export123")
+	if err := os.MkdirAll(filepath.Join(tmp, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "sub", "m.pt"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(parent, "cnn-1x32x32")
+	if err := PublishDir(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "sub", "m.pt")); err != nil || string(b) != "weights" {
+		t.Fatalf("published folder: %q, %v", b, err)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the temporary folder is still there: %v", err)
+	}
+	// A second export of the same key finds it published and is refused, the first one kept.
+	if err := os.MkdirAll(filepath.Join(tmp, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(tmp, "sub", "m.pt"), []byte("other"), 0o644)
+	var le *os.LinkError
+	if err := PublishDir(tmp, dst); !errors.As(err, &le) {
+		t.Fatalf("publishing over an existing folder: want an *os.LinkError, got %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "sub", "m.pt")); string(b) != "weights" {
+		t.Fatalf("the published folder was replaced: %q", b)
+	}
+}
