@@ -454,20 +454,28 @@ func (r *Runner) generatedSet(before int) (*data.Dataset, error) {
 
 // datasetFromReview reads the images of reviewed records (paths relative to the review folder).
 func datasetFromReview(dir string, recs []data.Record, classes []string) (*data.Dataset, error) {
-	tmp, err := os.CreateTemp(dir, ".reviewed*.jsonl")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
+	var buf []byte
 	for _, rec := range recs {
 		b, err := rec.MarshalLine()
 		if err != nil {
-			tmp.Close()
 			return nil, err
 		}
-		tmp.Write(b)
+		buf = append(buf, b...)
 	}
-	tmp.Close()
+	// A manifest beside the images, as ReadManifest resolves paths against its folder; a full
+	// disk is an error naming the folder, not a short list read back.
+	tmp, err := os.CreateTemp(dir, ".reviewed*.jsonl")
+	if err != nil {
+		return nil, fmt.Errorf("reviewed images in %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("reviewed images in %s: %w", dir, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("reviewed images in %s: %w", dir, err)
+	}
 	ds, _, err := data.ReadManifest(tmp.Name(), classes)
 	return ds, err
 }
