@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // File names inside a run folder.
@@ -162,7 +164,7 @@ func (l *decisionLog) Append(ds ...Decision) error {
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// A new file's name must survive a crash too.
-		if err := syncDir(filepath.Dir(l.path)); err != nil {
+		if err := atomicfile.SyncDir(filepath.Dir(l.path)); err != nil {
 			return err
 		}
 	}
@@ -204,15 +206,6 @@ func completeSize(f *os.File) (int64, error) {
 		end = start
 	}
 	return 0, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // AppendDecisions appends decisions to a run's log durably (one write and
