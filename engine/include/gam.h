@@ -148,7 +148,9 @@ typedef struct {
  * message names the missing or mistyped member and the expected signature. */
 int32_t gam_model_load(const char *path, int32_t role, gam_model **out);
 int32_t gam_model_meta_get(const gam_model *m, gam_model_meta *out);
-/* Saves the model as TorchScript at path (the caller renames it into place). */
+/* Saves the model as TorchScript at path (the caller renames it into place). The archive is built
+ * in memory, then written with checked calls: a failed write (ENOSPC) returns GAM_ERR_IO naming
+ * path and the cause, with the partial file removed (never a std::terminate). */
 int32_t gam_model_save(gam_model *m, const char *path);
 /* Switches train/eval mode (eval after load). */
 int32_t gam_model_set_train(gam_model *m, int32_t on);
