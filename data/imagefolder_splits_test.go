@@ -249,3 +249,24 @@ func TestShapes(t *testing.T) {
 		t.Error("2 channels accepted")
 	}
 }
+
+func TestReadManifestResizes(t *testing.T) {
+	root := t.TempDir()
+	writePNG(t, filepath.Join(root, "a1.png"), grayImage(16, 16, 0))
+	writePNG(t, filepath.Join(root, "a2.png"), grayImage(16, 16, 5))
+	writePNG(t, filepath.Join(root, "b1.png"), rgbImage(24, 20, 0))
+	m := writeFile(t, filepath.Join(root, "m.jsonl"), []byte(`{"path": "a1.png", "label": 0, "class": "a"}
+{"path": "a2.png", "label": 0, "class": "a"}
+{"path": "b1.png", "label": 1, "class": "b"}
+`))
+	if _, _, err := ReadManifest(m, nil); err == nil || !strings.Contains(err.Error(), "size") {
+		t.Fatalf("without resize: %v", err)
+	}
+	ds, _, info, err := ReadManifestWith(m, nil, FolderOptions{Resize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.H != 16 || ds.W != 16 || ds.C != 3 || info.Resized != 1 || info.Colour != 1 || info.Gray != 2 || !strings.Contains(info.Sentence(), "24x20: 1") {
+		t.Fatalf("%dx%dx%d, info %+v", ds.C, ds.H, ds.W, info)
+	}
+}

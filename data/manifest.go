@@ -56,35 +56,50 @@ func scanManifest(name string, r io.Reader) ([]Record, []int, error) {
 // classes come from the records' (label, class) pairs. The records are
 // returned as written, labels filled in from class names.
 func ReadManifest(path string, classNames []string) (*Dataset, []Record, error) {
+	ds, recs, _, err := ReadManifestWith(path, classNames, FolderOptions{})
+	return ds, recs, err
+}
+
+// ReadManifestWith is ReadManifest with image files of other sizes resized as
+// ReadImageFolderWith does (opts.Resize: to opts' size, else the most common one, IDX images
+// counted at their size; IDX images themselves are never resized), and the account of sizes and
+// modes. opts.Classes is not used (classNames is).
+func ReadManifestWith(path string, classNames []string, opts FolderOptions) (*Dataset, []Record, *ImageInfo, error) {
+	ds, recs, info, err := readManifest(path, classNames, opts)
+	return ds, recs, info, err
+}
+
+func readManifest(path string, classNames []string, opts FolderOptions) (*Dataset, []Record, *ImageInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	recs, lines, err := scanManifest(path, f)
 	f.Close()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	at := func(i int, err error) error { return fmt.Errorf("%s:%d: %w", path, lines[i], err) }
 	if classNames == nil {
 		if classNames, err = classesFromRecords(recs); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	labels := make([]int64, len(recs))
 	for i := range recs {
 		if labels[i], err = resolveLabel(&recs[i], classNames); err != nil {
-			return nil, nil, at(i, err)
+			return nil, nil, nil, at(i, err)
 		}
 		recs[i].Label = labels[i]
 	}
 	base, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	imgs, refs, err := loadRecordImages(base, recs, at)
+	info := &ImageInfo{Images: len(recs), Sizes: map[string]int{}}
+	imgs, refs, err := loadRecordImagesSized(base, recs, at, opts, info)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	names := make([]string, len(recs))
 	for i := range names {
@@ -92,19 +107,33 @@ func ReadManifest(path string, classNames []string) (*Dataset, []Record, error) 
 	}
 	c, h, w, pix, err := stackPixels(imgs, names)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ds := &Dataset{
 		Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), ClassNames: classNames,
 		C: c, H: h, W: w, Images: pix, Labels: labels, Refs: refs,
 	}
 	if ds.Attrs, err = attrsFromRecords(recs); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if ds.Mix, err = mixFromRecords(recs, classNames, at); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return ds, recs, nil
+	info.Height, info.Width = ds.H, ds.W
+	for i, p := range imgs {
+		if p.c == 3 {
+			if info.Colour == 0 {
+				info.FirstColour = refs[i]
+			}
+			info.Colour++
+		} else {
+			info.Gray++
+		}
+	}
+	if !opts.Resize && ds.Len() > 0 {
+		info.Sizes[fmt.Sprintf("%dx%d", ds.W, ds.H)] = ds.Len()
+	}
+	return ds, recs, info, nil
 }
 
 // mixFromRecords is nil when no record has a soft label ("mix"); a record's "with" must name a

@@ -15,6 +15,12 @@ type idxImages struct {
 // loadRecordImages decodes each record's pixels and returns, per record,
 // the absolute origin that Dataset.Refs holds.
 func loadRecordImages(base string, recs []Record, at func(int, error) error) ([]pixels, []string, error) {
+	return loadRecordImagesSized(base, recs, at, FolderOptions{}, &ImageInfo{Sizes: map[string]int{}})
+}
+
+// loadRecordImagesSized is loadRecordImages with image files resized (opts.Resize) and their
+// sizes counted into info.
+func loadRecordImagesSized(base string, recs []Record, at func(int, error) error, opts FolderOptions, info *ImageInfo) ([]pixels, []string, error) {
 	refs := make([]string, len(recs))
 	imgs := make([]pixels, len(recs))
 	var files []string
@@ -53,7 +59,48 @@ func loadRecordImages(base string, recs []Record, at func(int, error) error) ([]
 			imgs[i] = pixels{1, set.h, set.w, set.pix[index*s : (index+1)*s]}
 		}
 	}
-	decoded, bad, err := decodeAll(files)
+	h, w := 0, 0
+	if opts.Resize {
+		type size struct{ w, h int }
+		counts := map[size]int{}
+		for k, f := range files {
+			fw, fh, err := imageSize(f)
+			if err != nil {
+				return nil, nil, at(fileIdx[k], err)
+			}
+			counts[size{fw, fh}]++
+		}
+		for _, p := range imgs {
+			if p.pix != nil {
+				counts[size{p.w, p.h}]++ // IDX images, counted at their size
+			}
+		}
+		var best size
+		for sz, n := range counts {
+			info.Sizes[fmt.Sprintf("%dx%d", sz.w, sz.h)] = n
+			if b := counts[best]; n > b || n == b && (sz.w*sz.h > best.w*best.h || sz.w*sz.h == best.w*best.h && sz.w > best.w) {
+				best = sz
+			}
+		}
+		h, w = best.h, best.w
+		if opts.Height > 0 {
+			h, w = opts.Height, opts.Width
+		}
+		for sz, n := range counts {
+			if sz.w != w || sz.h != h {
+				info.Resized += n
+			}
+		}
+		if info.Resized > 0 {
+			info.Resize = ResizeMethod
+		}
+		for i, p := range imgs {
+			if p.pix != nil && (p.h != h || p.w != w) {
+				return nil, nil, at(i, fmt.Errorf("ref %q: an IDX image is %dx%d, the data set's size is %dx%d (IDX images are not resized)", recs[i].Ref, p.w, p.h, w, h))
+			}
+		}
+	}
+	decoded, bad, err := decodeAllSized(files, h, w)
 	if err != nil {
 		return nil, nil, at(fileIdx[bad], err)
 	}

@@ -262,8 +262,8 @@ func (j *Job) Validate() error {
 		switch {
 		case len(sz) != 2 || sz[0] < 8 || sz[1] < 8 || sz[0] > 4096 || sz[1] > 4096:
 			return fmt.Errorf("data.image_size = %v: want [H, W], each from 8 to 4096 pixels", sz)
-		case kind != "imagefolder":
-			return fmt.Errorf("data.image_size = %v: only an imagefolder:DIR source is resized (data.source is %q)", sz, j.Data.Source)
+		case kind != "imagefolder" && kind != "manifest":
+			return fmt.Errorf("data.image_size = %v: only imagefolder:DIR and manifest:FILE sources are resized (data.source is %q)", sz, j.Data.Source)
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 		return nil, err
 	}
 	var trainDS, testDS *data.Dataset
+	var info *data.ImageInfo // how a manifest's images were read
 	switch kind {
 	case "fashion-mnist", "fashion-mnist-rgb", "mnist":
 		dir := j.Data.Path
@@ -60,7 +61,11 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 	case "imagefolder":
 		return loadImageFolder(e, j, arg)
 	case "manifest":
-		if trainDS, _, err = data.ReadManifest(arg, nil); err != nil {
+		opts := data.FolderOptions{Resize: true}
+		if sz := j.Data.ImageSize; len(sz) == 2 {
+			opts.Height, opts.Width = sz[0], sz[1]
+		}
+		if trainDS, _, info, err = data.ReadManifestWith(arg, nil, opts); err != nil {
 			return nil, err
 		}
 		if trainDS.Len() == 0 {
@@ -68,16 +73,24 @@ func LoadSplits(e *bindings.Engine, j *Job) (*data.Splits, error) {
 			return nil, fmt.Errorf("data.source manifest: the training manifest %s has no records", arg)
 		}
 		testPath := strings.TrimSuffix(arg, ".jsonl") + ".test.jsonl"
-		if testDS, _, err = data.ReadManifest(testPath, trainDS.ClassNames); err != nil {
+		opts = data.FolderOptions{Resize: true, Height: trainDS.H, Width: trainDS.W}
+		if testDS, _, _, err = data.ReadManifestWith(testPath, trainDS.ClassNames, opts); err != nil {
 			return nil, fmt.Errorf("data.source manifest: the test split is read from %s: %w", testPath, err)
 		}
 		if testDS.Len() == 0 {
 			return nil, fmt.Errorf("data.source manifest: the test manifest %s has no records", testPath)
 		}
 	}
+	if info != nil && testDS.Len() > 0 && testDS.C != trainDS.C {
+		return nil, fmt.Errorf("data.source manifest: the training images are %d-channel, the test images %d-channel", trainDS.C, testDS.C)
+	}
 	sp, err := data.ApplyScenario(j.Data.Scenario, j.Data.Params, trainDS, testDS, EngineConditions(e))
 	if err != nil {
 		return nil, err
+	}
+	sp.Info = info
+	if info != nil && info.Resized > 0 {
+		progress.Logf("data: %s", info.Sentence())
 	}
 	return limitSplits(sp, j), nil
 }
