@@ -1,6 +1,8 @@
 package data
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,4 +50,32 @@ func FuzzClassFolder(f *testing.F) {
 			t.Fatalf("ClassFromFolder(ClassFolder(%q)) = %q, %v", name, back, err)
 		}
 	})
+}
+
+// TestImageFolderReadsEscapedClassFolders (issue 22, item 1): an ImageFolder that gam-native wrote
+// for a class named "T-shirt/top" (folder T-shirt%2Ftop) reads back with the class's true name,
+// in the folders' (torchvision's) order.
+func TestImageFolderReadsEscapedClassFolders(t *testing.T) {
+	root := t.TempDir()
+	ds := &Dataset{C: 1, H: 2, W: 2, Images: make([]float32, 4), Labels: []int64{0}}
+	png, err := EncodePNG(ds, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"T-shirt/top", "coat"} {
+		d := filepath.Join(root, ClassFolder(name))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "a.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ReadImageFolder(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.ClassNames, ",") != "T-shirt/top,coat" || got.Len() != 2 || got.Labels[0] != 0 || got.Labels[1] != 1 {
+		t.Fatalf("classes %q, %d images, labels %v", got.ClassNames, got.Len(), got.Labels)
+	}
 }

@@ -106,6 +106,16 @@ func ReadImageFolderWith(root string, opts FolderOptions) (*Dataset, *ImageInfo,
 		}
 	}
 	slices.Sort(found)
+	// A folder gam-native wrote for a class whose name needs escaping (ClassFolder: T-shirt%2Ftop)
+	// reads back as the class's name; the order stays the folders' (torchvision's).
+	folderOf := map[string]string{}
+	for i, f := range found {
+		name := f
+		if n, err := ClassFromFolder(f); err == nil && n != "" {
+			name = n
+		}
+		folderOf[name], found[i] = f, name
+	}
 	classes := found
 	if opts.Classes != nil {
 		classes = opts.Classes
@@ -121,7 +131,7 @@ func ReadImageFolderWith(root string, opts FolderOptions) (*Dataset, *ImageInfo,
 	// Every class folder, resolved, bounds the tree: a file link may point anywhere inside it.
 	resolved := map[string]string{}
 	for _, class := range found {
-		p := filepath.Join(root, class)
+		p := filepath.Join(root, folderOf[class])
 		r, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", p, err)
@@ -139,7 +149,7 @@ func ReadImageFolderWith(root string, opts FolderOptions) (*Dataset, *ImageInfo,
 			continue
 		}
 		n := len(paths)
-		if err := w.walk(filepath.Join(root, class), resolved[class], map[string]bool{resolved[class]: true}, &paths); err != nil {
+		if err := w.walk(filepath.Join(root, folderOf[class]), resolved[class], map[string]bool{resolved[class]: true}, &paths); err != nil {
 			return nil, nil, err
 		}
 		for range len(paths) - n {
