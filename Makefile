@@ -49,7 +49,7 @@ test: $(BUILD)/gam-native $(BUILD)/libgam_engine.so $(BUILD)/zoo/.stamp
 # a short run shrinking the large seeds (job files, Label Studio exports) instead of fuzzing.
 FUZZTIME ?= 5s
 FUZZMINIMIZE ?= 5s
-FUZZ_TARGETS = data:FuzzReadIDX data:FuzzParseManifestLine data:FuzzManifestClasses plan:FuzzDecodePlan \
+FUZZ_TARGETS = data:FuzzReadIDX data:FuzzParseManifestLine data:FuzzManifestClasses data:FuzzClassFolder plan:FuzzDecodePlan \
 	plan:FuzzReadMetrics review:FuzzParseDecision review:FuzzResolvedDecisions review:FuzzImportLS loop:FuzzParseJob
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
