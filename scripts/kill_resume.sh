@@ -8,6 +8,7 @@
 #   bash scripts/kill_resume.sh                       # 3 kills, a run folder under /tmp
 #   KILLS=5 MIN_S=10 MAX_S=200 DIR=/tmp/kr bash scripts/kill_resume.sh
 #   TERM=1 KILLS=10 bash scripts/kill_resume.sh       # SIGTERM instead of SIGKILL (issue 27)
+#   CONFIG=job.toml bash scripts/kill_resume.sh       # another job than the embedded default
 #
 # With TERM=1 each interruption is a SIGTERM: the run must exit within TERM_WAIT_S seconds
 # (default 120) with status 143, having recorded no half-done stage as done. Either way the end
@@ -46,7 +47,7 @@ start() { # starts the run, or resumes it when it has a state to resume from
   else
     rm -rf "$DIR" # killed before its first stage was recorded: nothing accepted yet
     mkdir -p "$(dirname "$DIR")"
-    "$BIN" run --dir "$DIR" >>"$DIR.log" 2>&1 &
+    "$BIN" run ${CONFIG:+--config "$CONFIG"} --dir "$DIR" >>"$DIR.log" 2>&1 &
   fi
   pid=$!
 }
