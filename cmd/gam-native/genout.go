@@ -257,6 +257,10 @@ func reviewApplyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if _, err := os.Stat(filepath.Join(args[0], "state.json")); err != nil && dataset == filepath.Join(args[0], "accepted") {
+				return fmt.Errorf("%s is a review queue, not a run folder: apply into its dataset with `gam-native review apply OUT` "+
+					"(the generate output whose generate.json names this queue)", args[0])
+			}
 			unlock, err := lockDir(args[0])
 			if err != nil {
 				return err

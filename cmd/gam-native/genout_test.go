@@ -73,3 +73,17 @@ func TestGenerateOutChecks(t *testing.T) {
 		t.Errorf("defaultReviewRoot(\".\") = %q, want %q", got, want)
 	}
 }
+
+// TestReviewApplyRefusesAQueueFolder: `review apply OUT.review` (a queue, not a dataset) is refused
+// rather than making a dataset inside the queue.
+func TestReviewApplyRefusesAQueueFolder(t *testing.T) {
+	q := t.TempDir()
+	os.WriteFile(filepath.Join(q, "classes.json"), []byte(`["a", "b"]`), 0o644)
+	_, err := capture(t, "review", "apply", q)
+	if err == nil || !strings.Contains(err.Error(), "is a review queue") {
+		t.Fatalf("review apply QUEUE: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(q, "accepted")); !os.IsNotExist(err) {
+		t.Fatal("apply made a dataset inside the queue")
+	}
+}
