@@ -132,8 +132,11 @@ func checkGenerateOut(out string, want genRecord) (*genRecord, error) {
 		return nil, err
 	}
 	var old genRecord
-	if err := json.Unmarshal(b, &old); err != nil || old.Format != genRecordFormat {
-		return nil, fmt.Errorf("--out %s: %s is not a %s record (%v): give a new or empty folder", out, filepath.Join(out, genRecordName), genRecordFormat, err)
+	if err := json.Unmarshal(b, &old); err != nil {
+		return nil, fmt.Errorf("--out %s: %s: %w; give a new or empty folder", out, filepath.Join(out, genRecordName), err)
+	}
+	if old.Format != genRecordFormat {
+		return nil, fmt.Errorf("--out %s: %s has format %q, not %s: give a new or empty folder", out, filepath.Join(out, genRecordName), old.Format, genRecordFormat)
 	}
 	var diff []string
 	for _, k := range sortedKeys(want.Inputs, old.Inputs) {
