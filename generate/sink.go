@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -30,12 +32,21 @@ type DirSink struct {
 	meta           *data.MetadataWriter
 	// records written as images but not yet in a manifest: Flush commits them
 	queuedAcc, queuedPend []data.Record
+	// Workers is how many PNGs are encoded and written at once (OpenDirSink: one per core): Accept
+	// and Pend queue the record at once and hand the encode and the write to a worker, and Flush
+	// waits for them before it syncs. 1 writes each image inside Accept.
+	Workers int
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	werr    error // the first failed write since the last Flush
 }
 
 // OpenDirSink opens (or creates) dir/manifest.jsonl and, when reviewDir is set,
 // reviewDir/pending.jsonl.
 func OpenDirSink(dir, reviewDir string, classNames []string, round int, generator string, c, h, w int) (*DirSink, error) {
-	s := &DirSink{Dir: dir, ReviewDir: reviewDir, ClassNames: classNames, Round: round, Generator: generator, C: c, H: h, W: w}
+	s := &DirSink{Dir: dir, ReviewDir: reviewDir, ClassNames: classNames, Round: round, Generator: generator, C: c, H: h, W: w,
+		Workers: runtime.GOMAXPROCS(0)}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -86,25 +97,36 @@ func (s *DirSink) Close() error {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
-// write puts the PNG in place (temporary file and rename: a kill leaves the old file or the new
-// one) and queues its record. The file is not fsynced here: Flush makes the whole batch durable
-// with one syncfs before the manifest, the commit record, names it.
+// write makes c's record and has its PNG put in place: at once with one worker, else by a worker
+// goroutine (on a copy of the pixels: the caller's batch is reused once Accept returns), whose
+// error the next Flush returns.
 func (s *DirSink) write(root, prefix string, c *Candidate) (data.Record, error) {
 	cls := s.ClassNames[c.Target.Class]
 	name := fmt.Sprintf("r%d_%s_%06d.png", s.Round, unsafeName.ReplaceAllString(c.Target.ID, "-"), c.Seq)
 	rel := prefix + data.ClassFolder(cls) + "/" + name
-	ds := &data.Dataset{C: s.C, H: s.H, W: s.W, Images: c.Pixels, Labels: []int64{int64(c.Target.Class)}}
-	png, err := data.EncodePNG(ds, 0)
-	if err != nil {
-		return data.Record{}, err
-	}
 	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return data.Record{}, err
-	}
-	// Not synced here: Flush syncs the file system once for the batch.
-	if err := atomicfile.WriteSync(p, png, atomicfile.SyncNone); err != nil {
-		return data.Record{}, err
+	label := int64(c.Target.Class)
+	if s.Workers <= 1 {
+		if err := s.writePNG(p, c.Pixels, label); err != nil {
+			return data.Record{}, err
+		}
+	} else {
+		if s.sem == nil {
+			s.sem = make(chan struct{}, s.Workers)
+		}
+		px := append([]float32(nil), c.Pixels...)
+		s.wg.Add(1)
+		s.sem <- struct{}{}
+		go func() {
+			defer func() { <-s.sem; s.wg.Done() }()
+			if err := s.writePNG(p, px, label); err != nil {
+				s.mu.Lock()
+				if s.werr == nil {
+					s.werr = err
+				}
+				s.mu.Unlock()
+			}
+		}()
 	}
 	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
 		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: s.Round, Target: c.Target.ID, Seed: c.Seed,
@@ -115,9 +137,34 @@ func (s *DirSink) write(root, prefix string, c *Candidate) (data.Record, error) 
 	return rec, nil
 }
 
-// Flush makes the queued images durable (one syncfs for the whole batch) and appends their
-// records to the manifests, one write and one fsync each.
+// writePNG encodes one image and puts it at p (temporary file and rename: a kill leaves the old
+// file or the new one). The file is not fsynced here: Flush makes the whole batch durable with
+// one syncfs before the manifest, the commit record, names it.
+func (s *DirSink) writePNG(p string, px []float32, label int64) error {
+	ds := &data.Dataset{C: s.C, H: s.H, W: s.W, Images: px, Labels: []int64{label}}
+	png, err := data.EncodePNG(ds, 0)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteSync(p, png, atomicfile.SyncNone)
+}
+
+// Flush waits for the images in flight, makes the queued ones durable (one syncfs for the whole
+// batch) and appends their records to the manifests, one write and one fsync each. A failed
+// image write discards the whole queue (its files too) and is returned.
 func (s *DirSink) Flush() error {
+	s.wg.Wait()
+	s.mu.Lock()
+	werr := s.werr
+	s.werr = nil
+	s.mu.Unlock()
+	if werr != nil {
+		s.discard(true, true)
+		return werr
+	}
 	if len(s.queuedAcc)+len(s.queuedPend) == 0 {
 		return nil
 	}
