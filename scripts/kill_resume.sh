@@ -9,6 +9,11 @@
 #   KILLS=5 MIN_S=10 MAX_S=200 DIR=/tmp/kr bash scripts/kill_resume.sh
 #   TERM=1 KILLS=10 bash scripts/kill_resume.sh       # SIGTERM instead of SIGKILL (issue 27)
 #   CONFIG=job.toml bash scripts/kill_resume.sh       # another job than the embedded default
+#   PROGRESS=1 MIN_S=2 MAX_S=30 bash scripts/kill_resume.sh
+#
+# PROGRESS=1 starts each attempt's clock only once the attempt has begun a stage after the one it
+# redoes, so that on a slow or loaded machine (where a stage outlasts MAX_S) the kills still
+# move through the stages instead of landing in the same one again and again.
 #
 # With TERM=1 each interruption is a SIGTERM: the run must exit within TERM_WAIT_S seconds
 # (default 120) with status 143, having recorded no half-done stage as done. Either way the end
@@ -23,6 +28,7 @@ BIN=${BIN:-build/gam-native}
 KILLS=${KILLS:-3}
 MIN_S=${MIN_S:-15}
 MAX_S=${MAX_S:-240}
+PROGRESS=${PROGRESS:-0}
 SIG_TERM=0 # TERM=1 (TERM is otherwise the terminal's type, never "1")
 [[ ${TERM:-} == 1 ]] && SIG_TERM=1
 TERM_WAIT_S=${TERM_WAIT_S:-120}
@@ -52,9 +58,22 @@ start() { # starts the run, or resumes it when it has a state to resume from
   pid=$!
 }
 
+last_stage() { grep '^== ' "$DIR.log" 2>/dev/null | tail -1 | cut -c4- || true; }
+
+stages() { # the stage lines in the log so far
+  local n
+  n=$(grep -c '^== ' "$DIR.log" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+
 for k in $(seq 1 "$KILLS"); do
   wait_s=$((MIN_S + RANDOM % (MAX_S - MIN_S + 1)))
+  before=$(stages)
   start
+  if ((PROGRESS)); then
+    # Past the stage the last interruption redoes, into a new one, before the clock starts.
+    while kill -0 "$pid" 2>/dev/null && (($(stages) - before < 2)); do sleep 1; done
+  fi
   for _ in $(seq 1 "$wait_s"); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 1
@@ -65,6 +84,7 @@ for k in $(seq 1 "$KILLS"); do
     break
   fi
   if ((SIG_TERM)); then
+    at=$(last_stage)
     kill -TERM "$pid"
     t0=$SECONDS
     while kill -0 "$pid" 2>/dev/null && ((SECONDS - t0 < TERM_WAIT_S)); do sleep 1; done
@@ -80,13 +100,14 @@ for k in $(seq 1 "$KILLS"); do
       exit 1
     fi
     manifest_paths >>"$seen"
-    echo "SIGTERM $k after ${wait_s}s: exit $rc in $((SECONDS - t0))s; $(sort -u "$seen" | wc -l) accepted images seen so far"
+    echo "SIGTERM $k after ${wait_s}s in $at: exit $rc in $((SECONDS - t0))s; $(sort -u "$seen" | wc -l) accepted images seen so far"
     continue
   fi
+  at=$(last_stage)
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   manifest_paths >>"$seen"
-  echo "kill $k after ${wait_s}s: $(sort -u "$seen" | wc -l) accepted images seen so far"
+  echo "kill $k after ${wait_s}s in $at: $(sort -u "$seen" | wc -l) accepted images seen so far"
 done
 if [[ ! -f $DIR/report.json ]]; then
   start
