@@ -1,9 +1,7 @@
 package generate
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/testenv"
 	"github.com/gam-native/gam-native/plan"
 )
 
@@ -84,33 +83,11 @@ func TestDirSinkWorkersWriteTheSameFiles(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		digests = append(digests, fmt.Sprint(dirDigest(t, dir)))
+		digests = append(digests, fmt.Sprint(testenv.TreeDigest(t, dir)))
 	}
 	if digests[0] != digests[1] {
 		t.Errorf("4 writers wrote other files than 1:\n%s\n%s", digests[0], digests[1])
 	}
-}
-
-// dirDigest maps each file under dir to a hash of its bytes.
-func dirDigest(t *testing.T, dir string) map[string][32]byte {
-	t.Helper()
-	out := map[string][32]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == ".lock" {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = sha256.Sum256(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestDirSinkFailedWriteCommitsNothing: an image that a worker cannot write fails the Flush, and

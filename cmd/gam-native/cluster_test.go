@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/testenv"
 )
 
 const clusterExamples = "../../examples/cluster"
@@ -109,13 +110,7 @@ func gamBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("GAM_REQUIRE_ENGINE") == "1" {
-			t.Fatalf("GAM_REQUIRE_ENGINE=1 but %s is missing: make build/gam-native", p)
-		}
-		t.Skipf("%s is missing (make build/gam-native)", p)
-	}
-	return p
+	return testenv.NeedFile(t, p, "the gam-native binary (make build/gam-native)")
 }
 
 // TestSlurmScriptsRun (issue 25): the sbatch scripts' bodies, run here with the variables Slurm

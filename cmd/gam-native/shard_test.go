@@ -3,41 +3,17 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/testenv"
 )
-
-// treeDigest maps every file under dir (but the lock) to its SHA-256.
-func treeDigest(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == ".lock" {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s := sha256.Sum256(b)
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestShardedGenerateMerges (issue 25): a plan generated as 3 shards and merged gives every
 // target exactly its count, no image twice, PNGs that decode, the shard in each record; a second
@@ -113,13 +89,13 @@ func TestShardedGenerateMerges(t *testing.T) {
 	if err := json.Unmarshal(b, &mr); err != nil || len(mr.Shards) != 3 || mr.Kept != 10*perTarget {
 		t.Errorf("merge.json: %+v, %v; want 3 shards and %d kept", mr, err, 10*perTarget)
 	}
-	first := treeDigest(t, merged)
+	first := testenv.TreeDigest(t, merged)
 
 	// Again: the same bytes.
 	if out, err := merge(shardDirs...); err != nil {
 		t.Fatalf("second merge: %v\n%s", err, out)
 	}
-	if again := treeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
+	if again := testenv.TreeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
 		t.Errorf("a second merge changed the output:\n%v\n%v", first, again)
 	}
 
@@ -142,7 +118,7 @@ func TestShardedGenerateMerges(t *testing.T) {
 	if out, err := merge(shardDirs...); err == nil || !strings.Contains(string(out), "unfinished") || !strings.Contains(string(out), shardDirs[1]) {
 		t.Errorf("merge with an unfinished shard: %v\n%s", err, out)
 	}
-	if again := treeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
+	if again := testenv.TreeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
 		t.Errorf("a refused merge touched the output")
 	}
 	if out, err := cliCmd(shardArgs(1)...).CombinedOutput(); err != nil {
@@ -151,7 +127,7 @@ func TestShardedGenerateMerges(t *testing.T) {
 	if out, err := merge(shardDirs...); err != nil {
 		t.Fatalf("merge after shard 1 completed: %v\n%s", err, out)
 	}
-	if again := treeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
+	if again := testenv.TreeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
 		t.Errorf("the merge after shard 1 was rerun differs from the first:\n%v\n%v", first, again)
 	}
 }

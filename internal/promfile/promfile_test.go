@@ -81,8 +81,6 @@ func TestRecorderWritesTextFormat(t *testing.T) {
 	}
 }
 
-
-
 func TestNewRefusesBadPaths(t *testing.T) {
 	dir := t.TempDir()
 	if r, err := New(""); r != nil || err != nil {
