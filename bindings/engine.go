@@ -67,6 +67,9 @@ type Engine struct {
 	open  bool
 	// parent is the engine a lane belongs to (Lanes); nil for the engine itself.
 	parent *Engine
+	// unloaded is closed once the engine thread has closed the library (the engine itself only):
+	// Close waits for it, so that an Open after a Close finds the library closed, not closing.
+	unloaded chan struct{}
 	// The engine's lanes (Lanes), how many callers hold them, and OpenBLAS's thread count before
 	// the first of those.
 	laneMu      sync.Mutex
@@ -139,7 +142,7 @@ func Open(path string) (*Engine, error) {
 		os.Setenv("OMP_WAIT_POLICY", "PASSIVE")
 	}
 	chooseBLASCore()
-	e := &Engine{Path: p, calls: make(chan func(), postDepth)}
+	e := &Engine{Path: p, calls: make(chan func(), postDepth), unloaded: make(chan struct{})}
 	ready := make(chan error)
 	go e.loop(p, ready)
 	if err := <-ready; err != nil {
@@ -176,6 +179,7 @@ func (e *Engine) loop(path string, ready chan<- error) {
 		f()
 	}
 	C.gamdl_close()
+	close(e.unloaded)
 }
 
 // do runs f on the engine thread and waits for it.
@@ -257,6 +261,9 @@ func (e *Engine) shutdown() {
 			return
 		}
 		e.closeLanes()
+		if e.unloaded != nil {
+			<-e.unloaded
+		}
 		loaded.Lock()
 		if loaded.e == e {
 			loaded.e = nil
