@@ -72,7 +72,8 @@ func TestGenerateBatchFromTheBudget(t *testing.T) {
 		{"a tight cgroup: memory", fakeHostMem(t, 64, 48), "", int(float64(16<<20) * 0.8 / float64(per)), plan.BatchFromBudget, "memory", "memory budget"},
 		// (64 - 48 MiB) * 0.4 / 196 KiB = 33
 		{"fraction halved", fakeHostMem(t, 64, 48), "[plan.memory]\nfraction = 0.4\n", int(float64(16<<20) * 0.4 / float64(per)), plan.BatchFromBudget, "memory", ""},
-		{"the job's batch wins", fakeHostMem(t, 64, 48), "[generate]\nbatch_size = 512\n", 512, plan.BatchFromJob, "", "the job's batch_size"},
+		// Over the budget's 128 on a host where 512 fits (on a 16 MiB one it is refused: TestBatchThatCannotFitIsRefused).
+		{"the job's batch wins", fakeHostMem(t, 4096, 1024), "[generate]\nbatch_size = 512\n", 512, plan.BatchFromJob, "", "the job's batch_size"},
 	}
 	for _, tc := range tests {
 		budgetHost = tc.host
