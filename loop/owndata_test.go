@@ -330,3 +330,28 @@ func checkRGBPNG(t *testing.T, p string, size int) {
 		t.Errorf("%s: %v, %dx%d, want %dx%d", p, err, cfg.Width, cfg.Height, size, size)
 	}
 }
+
+func TestImageSizeKey(t *testing.T) {
+	for _, tc := range []struct {
+		desc, body, want string
+	}{
+		{"an imagefolder resized", "[data]\nsource = \"imagefolder:/x\"\nimage_size = [64, 48]\n", ""},
+		{"a manifest resized", "[data]\nsource = \"manifest:/x/m.jsonl\"\nimage_size = [32, 32]\n", ""},
+		{"one number", "[data]\nsource = \"imagefolder:/x\"\nimage_size = [64]\n", "want [H, W]"},
+		{"too small", "[data]\nsource = \"imagefolder:/x\"\nimage_size = [4, 4]\n", "each from 8 to 4096"},
+		{"Fashion-MNIST is not resized", "[data]\nimage_size = [32, 32]\n", "only imagefolder:DIR and manifest:FILE"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			j, err := ParseJob("size.toml", []byte(tc.body))
+			if tc.want == "" {
+				if err != nil || len(j.Data.ImageSize) != 2 {
+					t.Fatalf("%v, %v", err, j.Data.ImageSize)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "data.image_size") {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
