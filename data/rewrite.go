@@ -80,7 +80,7 @@ func MoveOut(dir, dst string, out func(Record) bool) (int, error) {
 			moved, have[r.Path] = append(moved, r), true
 		}
 	}
-	for _, d := range folders(dst, gone) {
+	for _, d := range RecordFolders(dst, gone) {
 		if err := atomicfile.SyncDir(d); err != nil {
 			return 0, err
 		}
@@ -112,7 +112,9 @@ func removeMoved(dir string, moved, keep []Record) error {
 	return nil
 }
 
-func folders(root string, recs []Record) []string {
+// RecordFolders is the distinct folders (under root) that recs' files are in, in first-seen order:
+// the folders a batch of files must sync before its manifest names them.
+func RecordFolders(root string, recs []Record) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range recs {

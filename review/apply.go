@@ -82,7 +82,7 @@ func Apply(queueRoot, datasetDir string, classNames []string) (ApplyResult, erro
 		}
 		in = append(in, r)
 	}
-	for _, d := range classDirs(datasetDir, in) {
+	for _, d := range data.RecordFolders(datasetDir, in) {
 		if err := atomicfile.SyncDir(d); err != nil {
 			return res, err
 		}
@@ -117,17 +117,4 @@ func copyIn(src, dst string) error {
 		return err
 	}
 	return atomicfile.WriteSync(dst, b, atomicfile.SyncFile)
-}
-
-func classDirs(root string, recs []data.Record) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range recs {
-		d := filepath.Dir(filepath.Join(root, filepath.FromSlash(r.Path)))
-		if !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
-	}
-	return out
 }

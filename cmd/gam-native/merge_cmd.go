@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -307,7 +306,6 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 	}
 	var merged []data.Record
 	named := map[string]bool{}
-	folders := map[string]bool{}
 	for s, sh := range shards {
 		ms := mergeShard{Shard: sh.rec.Shard, Dir: filepath.Base(filepath.Clean(sh.dir)), Accepted: len(recs[s])}
 		tag := fmt.Sprintf("s%dof%d-", sh.shard.Index, sh.shard.Count)
@@ -324,7 +322,7 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 			if err := atomicfile.WriteSync(filepath.Join(out, rel), b, atomicfile.SyncFile); err != nil {
 				return nil, err
 			}
-			folders[folder], named[rel] = true, true
+			named[rel] = true
 			r.Path = rel
 			if r.Provenance != nil {
 				p := *r.Provenance
@@ -337,8 +335,8 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 		rec.Kept += ms.Kept
 		rec.Shards = append(rec.Shards, ms)
 	}
-	for _, f := range slices.Sorted(maps.Keys(folders)) {
-		if err := atomicfile.SyncDir(filepath.Join(out, f)); err != nil {
+	for _, d := range data.RecordFolders(out, merged) {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return nil, err
 		}
 	}
