@@ -15,6 +15,7 @@ import (
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
 	"github.com/gam-native/gam-native/internal/testengine"
+	"github.com/gam-native/gam-native/internal/testmodels"
 	"github.com/gam-native/gam-native/plan"
 	"github.com/gam-native/gam-native/train"
 )
@@ -45,58 +46,41 @@ func setup(t testing.TB) {
 			f.err = err
 			return
 		}
-		idx := make([]int, 12000)
+		idx := make([]int, testmodels.Images)
 		for i := range idx {
 			idx[i] = i
 		}
 		f.ds = all.Subset(idx)
-		zoo := bindings.FindZoo()
-		load := func(name string, role bindings.Role) *bindings.Model {
-			m, err := e.LoadModel(filepath.Join(zoo, name), role)
+		// The generator and screen every package's tests share (internal/testmodels); the target
+		// CNN, trained for one epoch, is this package's own, cached beside them.
+		paths, err := testmodels.Load(e)
+		if err != nil {
+			f.err = err
+			return
+		}
+		load := func(p string, role bindings.Role) *bindings.Model {
+			m, err := e.LoadModel(p, role)
 			if err != nil && f.err == nil {
 				f.err = err
 			}
 			return m
 		}
-		f.gen, f.screen, f.target = load("cvae.pt", bindings.RoleGenerator), load("screen.pt", bindings.RoleClassifier), load("cnn.pt", bindings.RoleClassifier)
-		if f.err != nil {
-			return
-		}
-		// Training dominates this package's test time, so the trained models are cached under the
-		// build folder (delete it to retrain); the training itself is tested in package train.
-		cache := filepath.Join(filepath.Dir(zoo), "testcache")
-		steps := []struct {
-			m     **bindings.Model
-			file  string
-			role  bindings.Role
-			train func(m *bindings.Model) error
-		}{
-			{&f.gen, "gen.pt", bindings.RoleGenerator, func(m *bindings.Model) error {
-				_, err := train.Generator(e, m, f.ds, train.GeneratorOptions{Epochs: 8, Seed: 1, Balanced: true})
-				return err
-			}},
-			{&f.screen, "screen.pt", bindings.RoleClassifier, func(m *bindings.Model) error {
-				_, err := train.Classifier(e, m, f.ds, nil, train.ClassifierOptions{Epochs: 4, Seed: 2, Sampling: train.SampleBalanced})
-				return err
-			}},
-			{&f.target, "target.pt", bindings.RoleClassifier, func(m *bindings.Model) error {
-				_, err := train.Classifier(e, m, f.ds, nil, train.ClassifierOptions{Epochs: 1, Seed: 3})
-				return err
-			}},
-		}
-		for _, st := range steps {
-			p := filepath.Join(cache, st.file)
-			if cached, err := e.LoadModel(p, st.role); err == nil {
-				(*st.m).Close()
-				*st.m = cached
-				continue
-			}
-			if f.err = st.train(*st.m); f.err != nil {
+		f.gen, f.screen = load(paths.Generator, bindings.RoleGenerator), load(paths.Screen, bindings.RoleClassifier)
+		targetPath := filepath.Join(testmodels.Dir(), "target.pt")
+		if cached, err := e.LoadModel(targetPath, bindings.RoleClassifier); err == nil {
+			f.target = cached
+		} else {
+			f.target = load(filepath.Join(bindings.FindZoo(), "cnn.pt"), bindings.RoleClassifier)
+			if f.err != nil {
 				return
 			}
-			if err := os.MkdirAll(cache, 0o755); err == nil {
-				_ = (*st.m).Save(p)
+			if _, f.err = train.Classifier(e, f.target, f.ds, nil, train.ClassifierOptions{Epochs: 1, Seed: 3}); f.err != nil {
+				return
 			}
+			_ = f.target.Save(targetPath)
+		}
+		if f.err != nil {
+			return
 		}
 		f.cal, f.err = Calibrate(e, f.gen, f.ds, 200)
 	})

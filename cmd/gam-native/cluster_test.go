@@ -119,7 +119,7 @@ func TestSlurmScriptsRun(t *testing.T) {
 	bin := gamBinary(t)
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := trainedTestModels(t, e, tmp)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	work := filepath.Join(tmp, "work")
 	os.MkdirAll(filepath.Join(work, "models"), 0o755)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
-	"github.com/gam-native/gam-native/internal/atomicfile"
 	"github.com/gam-native/gam-native/review"
 	"github.com/gam-native/gam-native/train"
 )
@@ -37,29 +36,6 @@ func fashionMetrics(t *testing.T, dir, name string, order []string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// cachedTestModels is trainedTestModels, trained once for all runs of these tests: kept under
-// the build folder (build/testcache-cli; delete it to retrain), as package generate keeps its own.
-func cachedTestModels(t *testing.T, e *bindings.Engine) (gen, screen string) {
-	t.Helper()
-	cache := filepath.Join(filepath.Dir(bindings.FindZoo()), "testcache-cli")
-	gen, screen = filepath.Join(cache, "cvae.pt"), filepath.Join(cache, "screen.pt")
-	if _, err := os.Stat(screen); err == nil {
-		return gen, screen
-	}
-	tmp := t.TempDir()
-	g, s := trainedTestModels(t, e, tmp)
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return g, s
-	}
-	for _, f := range [][2]string{{g, gen}, {s, screen}} {
-		b, err := os.ReadFile(f[0])
-		if err != nil || atomicfile.Write(f[1], b) != nil {
-			return g, s
-		}
-	}
-	return gen, screen
 }
 
 // lenientJob: every image the generator makes passes (the screen judges them afterwards).
@@ -116,7 +92,7 @@ func TestAlphabeticalMetricsGiveTheRightImages(t *testing.T) {
 	e := cliEngine(t)
 	defer e.Close()
 	tmp := t.TempDir()
-	gen, screen := cachedTestModels(t, e)
+	gen, screen := trainedTestModels(t, e)
 	cfg := writeFile(t, filepath.Join(tmp, "job.toml"), lenientJob)
 	alpha := slices.Sorted(slices.Values(data.FashionMNISTClasses))
 	type result struct {
@@ -220,7 +196,7 @@ func TestGenerateOutputLoadsInTorchvision(t *testing.T) {
 	}
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := cachedTestModels(t, e)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	// Most images pass; those the screen is least sure of go to review.
 	cfg := writeFile(t, filepath.Join(tmp, "job.toml"), "[generate]\nbatch_size = 16\nconf_threshold = 0.0\nprob_threshold = 0.2\nreview_band = 0.3\n")
@@ -272,7 +248,7 @@ func TestGenerateOutputLoadsInTorchvision(t *testing.T) {
 func TestGenerateReviewApply(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := cachedTestModels(t, e)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	cfg := writeFile(t, filepath.Join(tmp, "job.toml"), "[generate]\nbatch_size = 16\nconf_threshold = 0.0\nprob_threshold = 0.5\nreview_band = 0.3\n")
 	planPath := tenTargetPlan(t, tmp, 4)
@@ -350,7 +326,7 @@ func TestGenerateReviewApply(t *testing.T) {
 func TestGenerateIntoExistingOut(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := cachedTestModels(t, e)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	cfg := writeFile(t, filepath.Join(tmp, "job.toml"), lenientJob)
 	planPath := tenTargetPlan(t, tmp, 3)

@@ -117,7 +117,7 @@ func TestGenerateRefusesUntrainedZooModels(t *testing.T) {
 func TestGenerateShortfallExits3(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := trainedTestModels(t, e, tmp)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	planPath := tenTargetPlan(t, tmp, 30)
 	cfg := filepath.Join(tmp, "job.toml")
@@ -202,7 +202,7 @@ func startHolder(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.Bu
 func TestTwoGeneratesOnOneOut(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := trainedTestModels(t, e, tmp)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	planPath := tenTargetPlan(t, tmp, 30)
 	cfg := filepath.Join(tmp, "job.toml")

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
-	"github.com/gam-native/gam-native/train"
+	"github.com/gam-native/gam-native/internal/testmodels"
 )
 
 // TestMain lets the test binary act as the CLI (GAM_CLI_ARGS, arguments joined by newlines), so
@@ -49,7 +49,7 @@ func manifestLines(t *testing.T, dir string) []byte {
 func TestSIGTERMToGenerate(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := trainedTestModels(t, e, tmp)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	var targets []string
 	for c := 0; c < 10; c++ {
@@ -122,49 +122,10 @@ func TestSIGTERMToGenerate(t *testing.T) {
 	t.Logf("SIGTERM after %d images (%d kept at exit), %d after the rerun, as uninterrupted", at, kept, total)
 }
 
-// trainedTestModels returns a trained generator and screen: the generate package's test models
-// when it has cached them, else a generator and a screen trained for a few epochs on 6,000
-// images (in tmp): enough for most images to pass a lenient screen.
-func trainedTestModels(t *testing.T, e *bindings.Engine, tmp string) (gen, screen string) {
+// trainedTestModels returns the trained generator and screen every package's tests share
+// (internal/testmodels: trained once, cached under the build folder).
+func trainedTestModels(t *testing.T, e *bindings.Engine) (gen, screen string) {
 	t.Helper()
-	// The generate package's test models when it has cached them, else a generator and a screen
-	// trained for a few epochs on 6,000 images: enough for most images to pass a lenient screen.
-	zoo := bindings.FindZoo()
-	gen, screen = filepath.Join(tmp, "cvae.pt"), filepath.Join(tmp, "screen.pt")
-	cache := filepath.Join(filepath.Dir(zoo), "testcache")
-	if _, err := os.Stat(filepath.Join(cache, "screen.pt")); err == nil {
-		gen, screen = filepath.Join(cache, "gen.pt"), filepath.Join(cache, "screen.pt")
-	} else {
-		all, err := data.LoadFashionMNIST("", "train")
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx := make([]int, 6000)
-		for i := range idx {
-			idx[i] = i
-		}
-		ds := all.Subset(idx)
-		for _, m := range []struct {
-			name, dst string
-			role      bindings.Role
-		}{{"cvae.pt", gen, bindings.RoleGenerator}, {"screen.pt", screen, bindings.RoleClassifier}} {
-			mm, err := e.LoadModel(filepath.Join(zoo, m.name), m.role)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.role == bindings.RoleGenerator {
-				_, err = train.Generator(e, mm, ds, train.GeneratorOptions{Epochs: 4, Seed: 1, Balanced: true})
-			} else {
-				_, err = train.Classifier(e, mm, ds, nil, train.ClassifierOptions{Epochs: 2, Seed: 2, Sampling: train.SampleBalanced})
-			}
-			if err == nil {
-				err = mm.Save(m.dst)
-			}
-			mm.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return gen, screen
+	p := testmodels.Trained(t, e)
+	return p.Generator, p.Screen
 }

@@ -22,7 +22,7 @@ import (
 func TestShardedGenerateMerges(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := trainedTestModels(t, e, tmp)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	const perTarget = 7 // 7 = 3+2+2: the shards' shares differ
 	planPath := tenTargetPlan(t, tmp, perTarget)

@@ -14,7 +14,7 @@ import (
 func TestGenerateAgainSweepsWhatAKillLeft(t *testing.T) {
 	e := cliEngine(t)
 	tmp := t.TempDir()
-	gen, screen := cachedTestModels(t, e)
+	gen, screen := trainedTestModels(t, e)
 	e.Close()
 	cfg := writeFile(t, filepath.Join(tmp, "job.toml"), lenientJob)
 	planPath := tenTargetPlan(t, tmp, 3)
