@@ -226,10 +226,39 @@ func convGANGrid(t *testing.T, e *bindings.Engine, g *bindings.Model, lt, val *d
 				vn++
 			}
 		}
-		t.Logf("class %d %-12s confidence: samples %.3f, real validation %.3f", c, lt.ClassNames[c], cs/per, vs/float64(max(vn, 1)))
+		var real [][]float32
+		for i, l := range val.Labels {
+			if int(l) == c && len(real) < per {
+				real = append(real, val.Images[i*sz:(i+1)*sz])
+			}
+		}
+		var gen [][]float32
+		for i := c; i < per*k; i += k {
+			gen = append(gen, px[i*sz:(i+1)*sz])
+		}
+		t.Logf("class %d %-12s confidence: samples %.3f, real validation %.3f; spread (mean pairwise |a-b|): samples %.4f, real %.4f",
+			c, lt.ClassNames[c], cs/per, vs/float64(max(vn, 1)), spread(gen), spread(real))
 	}
 	if err := report.LabeledGrid(path, rows, lt.C, lt.H, lt.W, per, 3); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)
+}
+
+// spread is the mean absolute pixel difference over all pairs of imgs: near 0 when a generator
+// draws one image per class.
+func spread(imgs [][]float32) float64 {
+	var sum float64
+	var n int
+	for i := range imgs {
+		for j := i + 1; j < len(imgs); j++ {
+			var d float64
+			for p := range imgs[i] {
+				d += math.Abs(float64(imgs[i][p] - imgs[j][p]))
+			}
+			sum += d / float64(len(imgs[i]))
+			n++
+		}
+	}
+	return sum / float64(max(n, 1))
 }

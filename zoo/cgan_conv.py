@@ -12,6 +12,8 @@ long-tail class has, where the MLP GAN (cgan.py) only learns a blurry class mean
 - hinge loss, and DiffAugment (Zhao et al. 2020: brightness, contrast, translation by 1/8,
   cutout of half the size, random per sample) on real and fake images alike inside d_loss and on
   the fakes in g_loss: what keeps D from memorising a hundred images.
+- noise at every stage (z is part of every FiLM's condition) and a mode-seeking term in g_loss
+  (MSGAN): without them the generator collapsed to one image per class (efficacy log, (c)).
 - an exponential moving average of the generator (`generator_ema`, decay 0.999 after a warm-up,
   parameters without gradients and outside `generator`/`discriminator`, so no optimiser touches
   them), updated at the start of every g_loss and used by `sample`.
@@ -129,7 +131,9 @@ class FiLMConv(nn.Module):
 
 
 class ConvGenerator(nn.Module):
-    """[z, embed(y), attrs] -> 4ch x H/4 x W/4 -> up, conv 2ch -> up, conv ch, conv ch -> C, sigmoid.
+    """[embed(y), attrs, z] -> 4ch x H/4 x W/4 -> up, conv 2ch -> up, conv ch, conv ch -> C, sigmoid;
+    every conv's FiLM gain and bias see the same [embed(y), attrs, z], so the noise reaches every
+    stage (with z at the first layer only, the class code carried the image and z was ignored).
 
     ch = 32 (128-64-32 channels) by default: ~0.7 s per batch of 128 on 2 CPU cores (~85 s per
     epoch of 14,642 images);
@@ -145,17 +149,17 @@ class ConvGenerator(nn.Module):
         c, h, w = [int(d) for d in image_shape]
         self.num_classes = int(num_classes)
         self.c0, self.h4, self.w4 = 4 * ch, h // 4, w // 4
-        n_cond = embed_dim + num_attrs
+        n_cond = embed_dim + num_attrs + latent_dim  # z reaches every FiLM, not only the first layer
         self.embed = nn.Embedding(num_classes, embed_dim)
-        self.fc = nn.Linear(latent_dim + n_cond, self.c0 * self.h4 * self.w4)
+        self.fc = nn.Linear(n_cond, self.c0 * self.h4 * self.w4)
         self.b1 = FiLMConv(4 * ch, 2 * ch, n_cond)  # H/2
         self.b2 = FiLMConv(2 * ch, ch, n_cond)  # H
         self.b3 = FiLMConv(ch, ch, n_cond)  # H
         self.out = nn.Conv2d(ch, c, 3, 1, 1)
 
     def forward(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
-        cond = torch.cat([self.embed(y), attrs.to(z.dtype)], dim=1)
-        h = F.relu(self.fc(torch.cat([z, cond], dim=1))).view(-1, self.c0, self.h4, self.w4)
+        cond = torch.cat([self.embed(y), attrs.to(z.dtype), z], dim=1)
+        h = F.relu(self.fc(cond)).view(-1, self.c0, self.h4, self.w4)
         h = self.b1(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
         h = self.b2(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
         h = self.b3(h, cond)
@@ -209,13 +213,13 @@ class ConvGeneratorDeep(ConvGenerator):
         super().__init__(num_classes, image_shape, num_attrs, latent_dim, ch, embed_dim)
         c, h, w = [int(d) for d in image_shape]
         self.h4, self.w4 = h // (4 << extra), w // (4 << extra)
-        n_cond = embed_dim + num_attrs
-        self.fc = nn.Linear(latent_dim + n_cond, self.c0 * self.h4 * self.w4)
+        n_cond = embed_dim + num_attrs + latent_dim
+        self.fc = nn.Linear(n_cond, self.c0 * self.h4 * self.w4)
         self.pre = nn.ModuleList([FiLMConv(4 * ch, 4 * ch, n_cond) for _ in range(extra)])
 
     def forward(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
-        cond = torch.cat([self.embed(y), attrs.to(z.dtype)], dim=1)
-        h = F.relu(self.fc(torch.cat([z, cond], dim=1))).view(-1, self.c0, self.h4, self.w4)
+        cond = torch.cat([self.embed(y), attrs.to(z.dtype), z], dim=1)
+        h = F.relu(self.fc(cond)).view(-1, self.c0, self.h4, self.w4)
         for b in self.pre:
             h = b(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
         h = self.b1(F.interpolate(h, scale_factor=2.0, mode="nearest"), cond)
@@ -293,6 +297,7 @@ class ConvCGAN(nn.Module):
     attr_names: List[str]
     image_shape: List[int]
     ema_decay: float  # not part of the contract
+    mode_seeking: float  # the weight of the mode-seeking term in g_loss; 0 turns it off
 
     def __init__(
         self,
@@ -304,6 +309,7 @@ class ConvCGAN(nn.Module):
         d_channels: Sequence[int] = (32, 64, 128),
         embed_dim: int = 64,
         ema_decay: float = 0.999,
+        mode_seeking: float = 0.05,
     ):
         super().__init__()
         self.gam_contract = "gam.generator/v1"
@@ -316,6 +322,7 @@ class ConvCGAN(nn.Module):
         if h % 4 != 0 or w % 4 != 0:
             raise ValueError(f"ConvCGAN: image height and width must be multiples of 4, got {h}x{w}")
         self.ema_decay = float(ema_decay)
+        self.mode_seeking = float(mode_seeking)
         a = len(self.attr_names)
         extra = stages(h, w, exact=True) - 2
         if extra == 0:
@@ -364,7 +371,20 @@ class ConvCGAN(nn.Module):
 
     @torch.jit.export
     def g_loss(self, z: Tensor, y: Tensor, attrs: Tensor) -> Tensor:
-        """-D(aug(G(z))). First folds the generator as it is now into the EMA copy (one step of
-        lag). Backward also fills D's gradients: the trainer zeroes them before D's next step."""
+        """-D(aug(G(z))) + mode_seeking / (|G(z1) - G(z2)| / |z1 - z2| + 1e-5) (MSGAN, Mao et al.
+        2019): the batch's second half takes the first half's classes and attributes, so each pair
+        (z1, z2) is one condition under two noises, and a generator that maps both to one image pays
+        for it. First folds the generator as it is now into the EMA copy (one step of lag).
+        Backward also fills D's gradients: the trainer zeroes them before D's next step."""
         self._update_ema()
-        return -self.discriminator(diff_augment(self.generator(z, y, attrs)), y, attrs).mean()
+        n = z.size(0)
+        h = n // 2
+        if self.mode_seeking <= 0.0 or h == 0:
+            return -self.discriminator(diff_augment(self.generator(z, y, attrs)), y, attrs).mean()
+        yp = torch.cat([y[:h], y[:h], y[2 * h:]], dim=0)
+        ap = torch.cat([attrs[:h], attrs[:h], attrs[2 * h:]], dim=0)
+        fake = self.generator(z, yp, ap)
+        adv = -self.discriminator(diff_augment(fake), yp, ap).mean()
+        dx = (fake[:h] - fake[h:2 * h]).abs().mean(dim=[1, 2, 3])
+        dz = (z[:h] - z[h:2 * h]).abs().mean(dim=1)
+        return adv + self.mode_seeking / ((dx / dz).mean() + 1e-5)
