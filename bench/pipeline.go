@@ -371,9 +371,9 @@ func (s *suite) pipeline(ctx context.Context) error {
 		// Closed after the pipeline figure, so that the later figures' memory is ours alone.
 		defer func() { peer.Close() }()
 	}
-	variants := []string{"pipeline", "pipeline_onelane", "pipeline_sync", "pipeline_dirsink"}
+	variants := []string{"pipeline", "pipeline_onelane", "pipeline_sync", "pipeline_dirsink", "pipeline_webdataset"}
 	if s.gpu {
-		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink"}
+		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink", "pipeline_webdataset"}
 	}
 	for _, variant := range variants {
 		for _, n := range batches {
@@ -466,6 +466,12 @@ func (s *suite) pipeline(ctx context.Context) error {
 					return err
 				}
 			}
+			if productSink(variant) {
+				// The product path against the counting sink, both from this run.
+				if p := s.res.Find("pipeline", n); p != nil && p.Median > 0 {
+					f.Extra["vs_pipeline"] = f.Median / p.Median
+				}
+			}
 			if variant == "pipeline_dirsink" {
 				med := f.Median
 				sa, err := s.sinkAlone(ctx, n)
@@ -486,15 +492,29 @@ func (s *suite) pipeline(ctx context.Context) error {
 }
 
 func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed uint64) (*generate.Result, error) {
-	if variant != "pipeline_dirsink" {
+	if !productSink(variant) {
 		return s.runPipeline(ctx, n, seed, false, variant, &countSink{})
 	}
-	sink, done, err := s.dirSink()
+	var sink generate.Sink
+	var done func()
+	var err error
+	if variant == "pipeline_webdataset" {
+		sink, done, err = s.webDatasetSink()
+	} else {
+		sink, done, err = s.dirSink()
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer done()
 	return s.runPipeline(ctx, n, seed, true, variant, sink)
+}
+
+// productSink says whether a pipeline variant writes what the product writes (dedup, PNGs and
+// a durable record): "pipeline_dirsink" the ImageFolder and its manifest, "pipeline_webdataset"
+// tar shards.
+func productSink(variant string) bool {
+	return variant == "pipeline_dirsink" || variant == "pipeline_webdataset"
 }
 
 // runPipeline runs generate.Run at batch n into sink, with dedup against real images when asked,
@@ -569,21 +589,40 @@ func (s *suite) stagesAlone(variant string, n int) error {
 // dirSink opens the product's sink (PNG files + manifest) in a temporary folder; done closes it
 // and removes the folder.
 func (s *suite) dirSink() (*generate.DirSink, func(), error) {
+	var sink *generate.DirSink
+	done, err := s.tempSink(func(dir string, names []string, sh []int) (err error) {
+		sink, err = generate.OpenDirSink(dir, "", names, 0, "bench", sh[0], sh[1], sh[2])
+		return err
+	}, func() error { return sink.Close() })
+	return sink, done, err
+}
+
+// webDatasetSink is dirSink's twin writing tar shards (generate --format webdataset).
+func (s *suite) webDatasetSink() (*generate.WebDatasetSink, func(), error) {
+	var sink *generate.WebDatasetSink
+	done, err := s.tempSink(func(dir string, names []string, sh []int) (err error) {
+		sink, err = generate.OpenWebDatasetSink(dir, names, 0, "bench", sh[0], sh[1], sh[2], 0)
+		return err
+	}, func() error { return sink.Close() })
+	return sink, done, err
+}
+
+// tempSink runs open on a new temporary folder with the generator's classes and image shape;
+// the returned done closes the sink and removes the folder.
+func (s *suite) tempSink(open func(dir string, names []string, shape []int) error, closeSink func() error) (func(), error) {
 	dir, err := os.MkdirTemp("", "gam-bench-")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	names := make([]string, s.gen.Meta.NumClasses)
 	for i := range names {
 		names[i] = string(rune('a' + i))
 	}
-	sh := s.gen.Meta.ImageShape
-	sink, err := generate.OpenDirSink(dir, "", names, 0, "bench", sh[0], sh[1], sh[2])
-	if err != nil {
+	if err := open(dir, names, s.gen.Meta.ImageShape[:]); err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, err
 	}
-	return sink, func() { sink.Close(); os.RemoveAll(dir) }, nil
+	return func() { closeSink(); os.RemoveAll(dir) }, nil
 }
 
 // recordSink keeps copies of the accepted candidates and where Flush was called, so that the

@@ -102,7 +102,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // error the next Flush returns.
 func (s *DirSink) write(root, prefix string, c *Candidate) (data.Record, error) {
 	cls := s.ClassNames[c.Target.Class]
-	name := fmt.Sprintf("r%d_%s_%06d.png", s.Round, unsafeName.ReplaceAllString(c.Target.ID, "-"), c.Seq)
+	name := imageName(s.Round, c, unsafeName) + ".png"
 	rel := prefix + data.ClassFolder(cls) + "/" + name
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	label := int64(c.Target.Class)
@@ -128,13 +128,24 @@ func (s *DirSink) write(root, prefix string, c *Candidate) (data.Record, error) 
 			}
 		}()
 	}
-	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: cls, Attrs: c.Attrs,
-		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: s.Round, Target: c.Target.ID, Seed: c.Seed,
-			Generator: s.Generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions, Content: c.Content}}
+	return candidateRecord(s.ClassNames, s.Round, s.Generator, c, rel), nil
+}
+
+// imageName is an image's name without extension, a function of round, target and order:
+// r<round>_<target, characters outside keep replaced by "-">_<seq, 6 digits>.
+func imageName(round int, c *Candidate, keep *regexp.Regexp) string {
+	return fmt.Sprintf("r%d_%s_%06d", round, keep.ReplaceAllString(c.Target.ID, "-"), c.Seq)
+}
+
+// candidateRecord is the manifest record of an accepted or pending candidate stored at rel.
+func candidateRecord(classNames []string, round int, generator string, c *Candidate, rel string) data.Record {
+	rec := data.Record{V: data.ManifestVersion, Path: rel, Label: int64(c.Target.Class), Class: classNames[c.Target.Class], Attrs: c.Attrs,
+		Source: data.SourceGenerated, Provenance: &data.Provenance{Round: round, Target: c.Target.ID, Seed: c.Seed,
+			Generator: generator, Confidence: clamp01(c.Confidence), ScreenProb: clamp01(c.ScreenProb), Conditions: c.Conditions, Content: c.Content}}
 	if c.MixWeight > 0 {
-		rec.Mix = &data.RecordMix{With: s.ClassNames[c.MixWith], Weight: c.MixWeight}
+		rec.Mix = &data.RecordMix{With: classNames[c.MixWith], Weight: c.MixWeight}
 	}
-	return rec, nil
+	return rec
 }
 
 // writePNG encodes one image and puts it at p (temporary file and rename: a kill leaves the old

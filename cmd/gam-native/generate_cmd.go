@@ -58,7 +58,10 @@ func init() {
 			exitCodesHelp + "\n" + exitShortfallHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Required: true, Usage: "plan `FILE` (gam.plan/v1)"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl; appended to when it exists)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "output `DIR` (ImageFolder + manifest.jsonl, or tar shards with --format webdataset; appended to when it exists)"},
+			&cli.StringFlag{Name: "format", Value: formatImageFolder, Usage: "output format: imagefolder (<class>/NAME.png, manifest.jsonl, metadata.jsonl) or webdataset " +
+				"(DIR/shard-000000.tar, ... of about 1 GiB each: KEY.png, KEY.cls with the label, KEY.json with the record; read by webdataset and Hugging Face datasets as they are; " +
+				"no review queue, and merge takes imagefolder shards)"},
 			&cli.StringFlag{Name: "generator", Value: "zoo:cvae", Usage: "generator: a trained TorchScript file, or zoo:NAME (untrained: needs --allow-untrained)"},
 			&cli.StringFlag{Name: "screen", Value: "zoo:screen", Usage: "screen classifier: a trained TorchScript file, or zoo:NAME (untrained: needs --allow-untrained)"},
 			&cli.StringFlag{Name: "target", Usage: "target classifier for the hardness search (needs [generate] search_steps > 0)"},
@@ -106,6 +109,10 @@ func runGenerate(c *cli.Context) error {
 			}
 		}
 	}
+	format := c.String("format")
+	if err := checkOutputFormat(format, job.Generate.ReviewBand, c.String("config")); err != nil {
+		return err
+	}
 	// --out is this process's before anything is loaded: a second generate into it is refused at once.
 	out := c.String("out")
 	if fi, err := os.Stat(out); err == nil && !fi.IsDir() {
@@ -122,6 +129,9 @@ func runGenerate(c *cli.Context) error {
 		"seed": fmt.Sprint(c.Uint64("seed")), "round": fmt.Sprint(c.Int("round")), "data": c.String("data")}}
 	if !shard.Whole() {
 		want.Inputs["shard"], want.Shard = shard.String(), shard.String()
+	}
+	if format == formatWebDataset {
+		want.Inputs["output"], want.Output = format, format
 	}
 	if want.Inputs["plan"], err = fileSHA256(planPath); err != nil {
 		return fmt.Errorf("plan %s: %w", planPath, err)
@@ -230,16 +240,31 @@ func runGenerate(c *cli.Context) error {
 		reviewDir = filepath.Join(reviewRoot, review.ReviewDir)
 	}
 	s := g.Meta.ImageShape
-	sink, err := generate.OpenDirSink(out, reviewDir, real.ClassNames, c.Int("round"), c.String("generator"), s[0], s[1], s[2])
-	if err != nil {
-		return err
+	var sink interface {
+		generate.Sink
+		Close() error
+	}
+	written := filepath.Join(out, "manifest.jsonl")
+	if format == formatWebDataset {
+		ws, err := generate.OpenWebDatasetSink(out, real.ClassNames, c.Int("round"), c.String("generator"), s[0], s[1], s[2], 0)
+		if err != nil {
+			return err
+		}
+		sink, written = ws, filepath.Join(out, "shard-*.tar")
+	} else {
+		ds, err := generate.OpenDirSink(out, reviewDir, real.ClassNames, c.Int("round"), c.String("generator"), s[0], s[1], s[2])
+		if err != nil {
+			return err
+		}
+		sink = ds
+		if n, err := ds.Sweep(); err != nil {
+			ds.Close()
+			return err
+		} else if n > 0 {
+			progress.Logf("%s: removed %d image(s) and temporary file(s) that no record names (an earlier generate cut short)", out, n)
+		}
 	}
 	defer sink.Close()
-	if n, err := sink.Sweep(); err != nil {
-		return err
-	} else if n > 0 {
-		progress.Logf("%s: removed %d image(s) and temporary file(s) that no record names (an earlier generate cut short)", out, n)
-	}
 	ctx, stop := signalContext()
 	defer stop()
 	res, err := generate.Run(ctx, e, models, targets, opts, sink)
@@ -280,13 +305,38 @@ func runGenerate(c *cli.Context) error {
 		return err
 	}
 	fmt.Print(report.Aligned([]string{"target", "quota", "accepted", "pending", "tried", "rejected"}, rows))
-	fmt.Printf("%d accepted in %.1fs: %s\n", res.Accepted, res.Seconds, filepath.Join(out, "manifest.jsonl"))
+	fmt.Printf("%d accepted in %.1fs: %s\n", res.Accepted, res.Seconds, written)
 	batch.OOMRetries, batch.FinalBatch = res.OOMRetries, res.EngineBatch
 	fmt.Println("batch size: " + batch.String())
 	if len(short) > 0 && !c.Bool("allow-shortfall") {
 		return &shortfallError{targets: short}
 	}
 	return nil
+}
+
+// The output formats of generate and merge.
+const (
+	formatImageFolder = "imagefolder"
+	formatWebDataset  = "webdataset"
+)
+
+// checkOutputFormat refuses an unknown --format, and the webdataset format with a review band
+// (its tar shards have no review queue), before anything is written.
+func checkOutputFormat(format string, reviewBand float32, config string) error {
+	switch format {
+	case formatImageFolder:
+		return nil
+	case formatWebDataset:
+		if reviewBand > 0 {
+			if config == "" {
+				config = "the job"
+			}
+			return fmt.Errorf("--format webdataset: %s sets [generate] review_band = %g, and the webdataset output has no review queue: "+
+				"set review_band = 0, or leave --format at imagefolder", config, reviewBand)
+		}
+		return nil
+	}
+	return fmt.Errorf("--format %q: want imagefolder or webdataset", format)
 }
 
 // refuseUntrained refuses a zoo model: the zoo's files are exported untrained (zoo/README.md),

@@ -38,6 +38,9 @@ type genRecord struct {
 	// ReviewDir is the review queue's root (classes.json and review/), relative to OUT; "" when
 	// the review band is off.
 	ReviewDir string `json:"review_dir,omitempty"`
+	// Output is "webdataset" when OUT holds tar shards (--format webdataset); "" is the
+	// ImageFolder with its manifest.
+	Output string `json:"output,omitempty"`
 	// Shard is "I/N" when OUT is one shard of the plan (--shard); merge joins the N of them.
 	Shard string `json:"shard,omitempty"`
 	// Screen and DupThreshold are the screen's file and generate.dup_threshold: merge finds

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,7 +32,9 @@ const mergeRecordFormat = "gam.merge/v1"
 // mergeRecord is OUT/merge.json. It holds nothing that changes between two merges of the same
 // shards (no time, no absolute paths), so that a merge run twice writes the same bytes.
 type mergeRecord struct {
-	Format  string                 `json:"format"`
+	Format string `json:"format"`
+	// Output is "webdataset" for tar shards (--format webdataset); "" is the ImageFolder.
+	Output  string                 `json:"output,omitempty"`
 	Shards  []mergeShard           `json:"shards"`
 	Classes []string               `json:"classes"`
 	Targets []generate.MergeTarget `json:"targets"`
@@ -63,13 +66,15 @@ func init() {
 			"again) or shards of different plans are refused before OUT is touched. Merging again gives the\n" +
 			"same bytes. A target left short (the shards made too few, or duplicates took some) exits 3,\n" +
 			"unless --allow-shortfall; rerun the short shard's generate with a larger plan to top it up.\n" +
-			"Flags go before the shard folders.\n\n" +
+			"Flags go before the shard folders. The shards are ImageFolder outputs (generate without --format);\n" +
+			"--format webdataset writes the merged dataset as tar shards.\n\n" +
 			"Examples:\n" +
 			"   for i in 0 1 2; do gam-native generate --plan plan.json --out gen/shard-$i --shard $i/3 ...; done\n" +
 			"   gam-native merge --out gen/merged gen/shard-*\n" +
 			"   (docs/cluster.md: the same on Kubernetes Indexed Jobs and Slurm arrays)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "merged dataset `DIR`: new, empty, or an earlier merge of the same shards"},
+			&cli.StringFlag{Name: "format", Value: formatImageFolder, Usage: "output format: imagefolder, or webdataset (OUT/shard-000000.tar, ...: KEY.png, KEY.cls, KEY.json per image, as generate --format webdataset writes)"},
 			&cli.StringFlag{Name: "screen", Usage: "screen `FILE` whose embeddings find near-duplicates (default: the one the shards' generate.json names)"},
 			&cli.BoolFlag{Name: "allow-shortfall", Usage: "exit 0 when a target is short of its quota (without it: exit 3)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
@@ -107,6 +112,10 @@ func readShards(dirs []string) ([]shardOut, error) {
 		s, err := plan.ParseShard(r.Shard)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if r.Output == formatWebDataset {
+			return nil, fmt.Errorf("%s (shard %s) holds webdataset tar shards: merge reads ImageFolder shards (their manifests find near-duplicates); "+
+				"generate the shards without --format, and give merge --format webdataset", d, r.Shard)
 		}
 		if r.Result == nil {
 			return nil, fmt.Errorf("%s (shard %s) is unfinished: its generate was interrupted or is still running; run the same generate again to complete it", d, r.Shard)
@@ -150,7 +159,7 @@ func readShards(dirs []string) ([]shardOut, error) {
 
 // checkMergeOut refuses an OUT that is neither new, nor empty, nor an earlier merge, or that is
 // one of the shards.
-func checkMergeOut(out string, shards []shardOut) error {
+func checkMergeOut(out string, shards []shardOut, format string) error {
 	for _, s := range shards {
 		if a, b := filepath.Clean(out), filepath.Clean(s.dir); a == b {
 			return fmt.Errorf("--out %s is shard %s itself: give a new folder", out, s.rec.Shard)
@@ -170,14 +179,25 @@ func checkMergeOut(out string, shards []shardOut) error {
 	if err != nil {
 		return fmt.Errorf("--out %s: %w", out, err)
 	}
-	ents = slices.DeleteFunc(ents, func(e fs.DirEntry) bool { return e.Name() == dirlock.Name })
+	ents = slices.DeleteFunc(ents, func(e fs.DirEntry) bool { return e.Name() == dirlock.Name || e.Name() == mergeWebDatasetTmp })
 	if len(ents) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(out, mergeRecordName)); err != nil {
-		return fmt.Errorf("--out %s: not empty and not an earlier merge (no %s): give a new or empty folder", out, mergeRecordName)
+	var old mergeRecord
+	if err := jsonfile.ReadJSON(filepath.Join(out, mergeRecordName), &old); err != nil {
+		return fmt.Errorf("--out %s: not empty and not an earlier merge (no readable %s): give a new or empty folder", out, mergeRecordName)
+	}
+	if was := cmpOr(old.Output, formatImageFolder); was != format {
+		return fmt.Errorf("--out %s holds an earlier merge in the %s format, not %s: give a new folder", out, was, format)
 	}
 	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func runMerge(c *cli.Context) error {
@@ -187,12 +207,16 @@ func runMerge(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("merge: %s after the shard folders: flags go first (gam-native merge --out DIR SHARD_DIR...)", d), 2)
 		}
 	}
+	format := c.String("format")
+	if err := checkOutputFormat(format, 0, ""); err != nil {
+		return err
+	}
 	shards, err := readShards(dirs)
 	if err != nil {
 		return err
 	}
 	out := c.String("out")
-	if err := checkMergeOut(out, shards); err != nil {
+	if err := checkMergeOut(out, shards, format); err != nil {
 		return err
 	}
 	screenPath := c.String("screen")
@@ -266,7 +290,11 @@ func runMerge(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rec, err := writeMerged(out, shards, classes, recs, keep)
+	write, where := writeMerged, filepath.Join(out, data.ManifestName)
+	if format == formatWebDataset {
+		write, where = writeMergedWebDataset, filepath.Join(out, "shard-*.tar")
+	}
+	rec, err := write(out, shards, classes, recs, keep)
 	if err != nil {
 		return err
 	}
@@ -283,7 +311,7 @@ func runMerge(c *cli.Context) error {
 		}
 	}
 	fmt.Fprint(c.App.Writer, report.Aligned([]string{"target", "quota", "kept", "offered", "duplicates", "trimmed"}, rows))
-	fmt.Fprintf(c.App.Writer, "%d images from %d shards in %s (rejected by the shards: %s)\n", rec.Kept, len(shards), filepath.Join(out, data.ManifestName), human.Counts(rejected))
+	fmt.Fprintf(c.App.Writer, "%d images from %d shards in %s (rejected by the shards: %s)\n", rec.Kept, len(shards), where, human.Counts(rejected))
 	if len(short) > 0 && !c.Bool("allow-shortfall") {
 		return &shortfallError{targets: short}
 	}
@@ -359,4 +387,84 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 		}
 	}
 	return rec, nil
+}
+
+// mergeWebDatasetTmp is the folder inside OUT where a webdataset merge writes its shards first.
+const mergeWebDatasetTmp = ".merge-webdataset"
+
+// writeMergedWebDataset writes the kept images as webdataset tar shards in out, in the order
+// writeMerged takes them, keys s<I>of<N>-<name> without its extension (dots as "-"): written in
+// full into a folder of its own inside out, then renamed over an earlier merge's shards, whose
+// extra shards are removed.
+func writeMergedWebDataset(out string, shards []shardOut, classes []string, recs [][]data.Record, keep [][]bool) (*mergeRecord, error) {
+	rec := &mergeRecord{Format: mergeRecordFormat, Output: formatWebDataset, Classes: classes}
+	if err := writeClasses(out, classes); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(out, mergeWebDatasetTmp)
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, err
+	}
+	w, err := data.OpenWebDataset(tmp, 0)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", out, err)
+	}
+	defer w.Close()
+	for s, sh := range shards {
+		ms := mergeShard{Shard: sh.rec.Shard, Dir: filepath.Base(filepath.Clean(sh.dir)), Accepted: len(recs[s])}
+		tag := fmt.Sprintf("s%dof%d-", sh.shard.Index, sh.shard.Count)
+		var batch []data.WebDatasetSample
+		for i, r := range recs[s] {
+			if !keep[s][i] {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(sh.dir, r.Path))
+			if err != nil {
+				return nil, fmt.Errorf("shard %s: %w", sh.rec.Shard, err)
+			}
+			key := tag + strings.ReplaceAll(strings.TrimSuffix(filepath.Base(r.Path), ".png"), ".", "-")
+			r.Path = key + ".png"
+			if r.Provenance != nil {
+				p := *r.Provenance
+				p.Shard = sh.rec.Shard
+				r.Provenance = &p
+			}
+			js, err := json.Marshal(r)
+			if err != nil {
+				return nil, err
+			}
+			batch = append(batch, data.WebDatasetSample{Key: key, PNG: b, Label: r.Label, JSON: js})
+			ms.Kept++
+		}
+		if err := w.Append(batch); err != nil {
+			return nil, fmt.Errorf("--out %s: %w", out, err)
+		}
+		rec.Kept += ms.Kept
+		rec.Shards = append(rec.Shards, ms)
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	made, err := data.WebDatasetShards(tmp)
+	if err != nil {
+		return nil, err
+	}
+	old, err := data.WebDatasetShards(out)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range made {
+		if err := os.Rename(p, filepath.Join(out, filepath.Base(p))); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range old[min(len(old), len(made)):] {
+		if err := os.Remove(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := atomicfile.SyncDir(out); err != nil {
+		return nil, err
+	}
+	return rec, os.RemoveAll(tmp)
 }
