@@ -14,7 +14,7 @@ import (
 // shapes holds each model's image shape by its models.* key.
 func (j *Job) checkBatchesFit(shapes map[string][3]int) error {
 	for _, c := range []struct {
-		key, model string
+		key, model  string
 		batch, maps int
 	}{
 		{"generator_training.batch_size", "models.generator", j.GeneratorTraining.BatchSize, plan.TrainMapsPerSample},

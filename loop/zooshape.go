@@ -30,7 +30,9 @@ type DataShape struct {
 	Classes int
 }
 
-func (s DataShape) String() string { return fmt.Sprintf("%dx%dx%d, %d classes", s.C, s.H, s.W, s.Classes) }
+func (s DataShape) String() string {
+	return fmt.Sprintf("%dx%dx%d, %d classes", s.C, s.H, s.W, s.Classes)
+}
 
 // ZooModel records where a zoo:NAME model came from: the exported file of `make` when it fits
 // the data, else a copy exported for the data's shape into the cache (zoo.json in the run folder).
