@@ -61,6 +61,18 @@ type Result struct {
 	OOMRetries  int `json:"oom_retries"`
 	// Budget is how the caller chose BatchSize (the job's, or the memory budget's), when it says.
 	Budget *plan.BatchChoice `json:"budget,omitempty"`
+	// Shards, for a round made as several processes (Config.Shards), is what each made and what
+	// the merge kept of it; the counts above are the merged ones.
+	Shards []ShardResult `json:"shards,omitempty"`
+}
+
+// ShardResult is one shard's part in a sharded round.
+type ShardResult struct {
+	Shard    string  `json:"shard"` // "I/N"
+	Accepted int     `json:"accepted"`
+	Kept     int     `json:"kept"`
+	Attempts int     `json:"attempts"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // collector is the sink's side of a run: it turns the batches that reorder hands over into

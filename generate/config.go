@@ -54,6 +54,11 @@ type Config struct {
 	// ReviewBand: images whose screen probability is in [ProbThreshold, ProbThreshold+ReviewBand)
 	// go to the review queue instead of being accepted. 0 turns review off.
 	ReviewBand float32 `toml:"review_band"`
+	// Shards > 1 makes `gam-native run` generate each round as that many local processes, each a
+	// share of every target (plan.Shard), merged into the run's accepted images as
+	// `gam-native merge` joins a cluster's shards. 0 or 1: one process. Not with a review band.
+	// `generate` itself ignores it (its --shard says which share it makes).
+	Shards int `toml:"shards" json:"shards,omitempty"`
 	// MaxAttempts caps the images tried per target at MaxAttempts x its quota.
 	MaxAttempts float64 `toml:"max_attempts"`
 	// SearchSteps is the number of latent search steps at hardness 1 (scaled by each target's
@@ -130,6 +135,9 @@ func DefaultConfig() Config {
 }
 
 // Validate names the first field out of range.
+// MaxShards is the most processes Config.Shards may ask for.
+const MaxShards = 64
+
 func (c Config) Validate() error {
 	switch {
 	case c.BatchSize < 0:
@@ -152,6 +160,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generate.review_band = %v: not with generate.prob_calibrated (the band is in probability, the threshold a percentile)", c.ReviewBand)
 	case !(c.ReviewBand >= 0 && c.ProbThreshold+c.ReviewBand <= 1):
 		return fmt.Errorf("generate.review_band = %v: want >= 0 with prob_threshold + review_band <= 1", c.ReviewBand)
+	case c.Shards < 0 || c.Shards > MaxShards:
+		return fmt.Errorf("generate.shards = %d: want 0 or 1 (one process) up to %d", c.Shards, MaxShards)
+	case c.Shards > 1 && c.ReviewBand > 0:
+		return fmt.Errorf("generate.shards = %d: not with generate.review_band = %v (the shards' review queues are not merged); set one of them to 0", c.Shards, c.ReviewBand)
 	case !(c.MaxAttempts >= 1):
 		return fmt.Errorf("generate.max_attempts = %v: want >= 1", c.MaxAttempts)
 	case c.SearchSteps < 0:

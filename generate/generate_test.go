@@ -312,6 +312,8 @@ func TestConfigValidation(t *testing.T) {
 		{"prob threshold above 1", func(c *Config) { c.ProbThreshold = 1.2 }, "prob_threshold"},
 		{"confidence threshold below 0", func(c *Config) { c.ConfThreshold = -0.1 }, "conf_threshold"},
 		{"review band past 1", func(c *Config) { c.ProbThreshold, c.ReviewBand = 0.9, 0.2 }, "review_band"},
+		{"shards past the cap", func(c *Config) { c.Shards = MaxShards + 1 }, "generate.shards = 65"},
+		{"shards with a review band", func(c *Config) { c.Shards, c.ReviewBand = 2, 0.1 }, "not with generate.review_band"},
 		{"review band with a calibrated screen", func(c *Config) { c.ProbCalibrated, c.ReviewBand = true, 0.05 }, "prob_calibrated"},
 		{"attempts below 1", func(c *Config) { c.MaxAttempts = 0.5 }, "max_attempts"},
 		{"unknown latent source", func(c *Config) { c.Latent = "posterior" }, "generate.latent"},

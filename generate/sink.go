@@ -224,6 +224,21 @@ func (s *DirSink) Accept(c *Candidate) error {
 	return err
 }
 
+// AddFile puts an image that is already a PNG (b) at rec.Path in Dir, for a merge of shards: its
+// record is committed by the next Flush, as an accepted image's; a record the manifest has
+// already (a merge done again) is skipped by it.
+func (s *DirSink) AddFile(rec data.Record, b []byte) error {
+	p := filepath.Join(s.Dir, filepath.FromSlash(rec.Path))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteSync(p, b, atomicfile.SyncNone); err != nil {
+		return err
+	}
+	s.queuedAcc = append(s.queuedAcc, rec)
+	return nil
+}
+
 // Pend writes an image for review; its record is committed by the next Flush.
 func (s *DirSink) Pend(c *Candidate) error {
 	if s.pending == nil {

@@ -26,15 +26,20 @@ func (g *gridSink) Accept(c *generate.Candidate) error {
 	if err := g.next.Accept(c); err != nil {
 		return err
 	}
-	id := c.Target.ID
+	g.remember(c.Target.ID, c.Pixels)
+	return nil
+}
+
+// remember keeps px for target id's grid if it has room (a sharded round's merged images go
+// straight here).
+func (g *gridSink) remember(id string, px []float32) {
 	if _, ok := g.counts[id]; !ok {
 		g.order = append(g.order, id)
 	}
 	if g.counts[id] < g.keep {
-		g.pixels[id] = append(g.pixels[id], c.Pixels...)
+		g.pixels[id] = append(g.pixels[id], px...)
 		g.counts[id]++
 	}
-	return nil
 }
 
 func (g *gridSink) Pend(c *generate.Candidate) error { return g.next.Pend(c) }

@@ -261,6 +261,7 @@ func markdown(rep *Report) string {
 		rows = append(rows, []string{fmt.Sprint(e.Round), f4(e.Val.BalancedAccuracy), f4(e.Val.MacroF1), f4(e.Val.WorstRecall), acc, att, fmt.Sprint(e.GeneratedImages), vs})
 	}
 	b.WriteString(report.Table([]string{"round", "balanced acc", "macro-F1", "worst recall", "accepted", "tried", "generated in training", "vs the kept model (ΔBA, 95% CI)"}, rows))
+	b.WriteString(shardsMarkdown(rep))
 	b.WriteString(segmentMarkdown(rep))
 	b.WriteString("\n![recall per class](recall.png)\n\n![summary](summary.png)\n\n## Sample grids\n\n")
 	for _, e := range rep.Rounds {
@@ -281,6 +282,26 @@ func markdown(rep *Report) string {
 }
 
 func f4(v float64) string { return fmt.Sprintf("%.4f", v) }
+
+// shardsMarkdown lists, for each round generated as several processes (generate.shards), what
+// each shard made and what the merge kept of it; "" when no round was.
+func shardsMarkdown(rep *Report) string {
+	var rows [][]string
+	for _, e := range rep.Rounds {
+		if e.Generation == nil {
+			continue
+		}
+		for _, s := range e.Generation.Shards {
+			rows = append(rows, []string{fmt.Sprint(e.Round), s.Shard, fmt.Sprint(s.Accepted), fmt.Sprint(s.Kept), fmt.Sprint(s.Attempts), fmt.Sprintf("%.1f", s.Seconds)})
+		}
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	return "\n### Shards\n\nGenerated as separate processes (`generate.shards`), merged into `accepted/` " +
+		"(near-duplicates across shards dropped, each target trimmed to its count; each record's `provenance.shard`):\n\n" +
+		report.Table([]string{"round", "shard", "accepted", "kept", "tried", "seconds"}, rows)
+}
 
 // PrintSummary prints the end-of-run table: test metrics of the first and the best model.
 func PrintSummary(w io.Writer, r *Runner) error {

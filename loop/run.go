@@ -41,6 +41,9 @@ type Runner struct {
 	// Reviewed, when set, returns the records that reviewers accepted or relabeled; they join the
 	// training set from the next round on.
 	Reviewed func(runDir string, classNames []string) ([]data.Record, error)
+	// ShardCommand starts a shard process of a sharded round (generate.shards > 1); nil: such a
+	// round fails with an error saying so.
+	ShardCommand ShardCommand
 	// wrapSink, when set (by tests), wraps round n's generation sink.
 	wrapSink func(n int, s generate.Sink) generate.Sink
 	// Metrics, when set (--metrics-file), is rewritten at each stage's end: the stage's seconds,
@@ -644,10 +647,6 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	opts, err := generate.NewOptions(e, g, screen, r.splits.Train, gcfg, r.Job.Seed, n)
-	if err != nil {
-		return err
-	}
 	reviewDir := ""
 	if r.Job.Generate.ReviewBand > 0 {
 		reviewDir = r.path("review")
@@ -668,7 +667,16 @@ func (r *Runner) generate(ctx context.Context, n int) error {
 	if r.wrapSink != nil {
 		sk = r.wrapSink(n, grids)
 	}
-	res, err := generate.Run(ctx, e, models, p.Targets, opts, sk)
+	var res *generate.Result
+	if gcfg.Shards > 1 {
+		res, err = r.generateSharded(ctx, n, p, screen, gcfg, sink, grids)
+	} else {
+		var opts generate.Options
+		if opts, err = generate.NewOptions(e, g, screen, r.splits.Train, gcfg, r.Job.Seed, n); err != nil {
+			return err
+		}
+		res, err = generate.Run(ctx, e, models, p.Targets, opts, sk)
+	}
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,15 @@ import (
 func TestMain(m *testing.M) {
 	if args := os.Getenv("GAM_CLI_ARGS"); args != "" {
 		os.Args = append([]string{"gam-native"}, strings.Split(args, "\n")...)
+		// A process this one starts as itself (run's shard processes, os.Executable) runs as
+		// the CLI with the arguments it is given.
+		os.Unsetenv("GAM_CLI_ARGS")
+		os.Setenv("GAM_CLI_CHILD", "1")
+		main()
+		os.Exit(0)
+	}
+	if os.Getenv("GAM_CLI_CHILD") == "1" {
+		os.Args[0] = "gam-native"
 		main()
 		os.Exit(0)
 	}

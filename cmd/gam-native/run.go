@@ -74,6 +74,7 @@ func runRun(c *cli.Context) error {
 	}
 	defer r.Close()
 	r.Metrics = metrics
+	r.ShardCommand = shardCommand(c.String("engine"))
 	r.Reviewed = func(dir string, classes []string) ([]data.Record, error) {
 		acc, _, err := review.Resolved(dir, classes)
 		return acc, err
