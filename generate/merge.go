@@ -105,3 +105,28 @@ func EmbedAll(e *bindings.Engine, screen *bindings.Model, ds *data.Dataset) ([][
 	}
 	return out, nil
 }
+
+// MergeShardImages is MergeSelect over shards' images with generate's near-duplicate rule
+// across them: each shard's images (sets[s], recs[s]; nil for a shard that accepted none) are
+// embedded with screen, and an image closer than dupThreshold to one kept from an earlier shard
+// is dropped (dupThreshold 0: no duplicate check). `gam-native merge` and a sharded round of
+// `run` both merge this way.
+func MergeShardImages(e *bindings.Engine, screen *bindings.Model, sets []*data.Dataset, recs [][]data.Record, quotas []MergeQuota, dupThreshold float32) ([][]bool, []MergeTarget, error) {
+	vecs := make([][][]float32, len(sets))
+	for s, ds := range sets {
+		if ds == nil || ds.Len() == 0 || dupThreshold == 0 {
+			continue
+		}
+		var err error
+		if vecs[s], err = EmbedAll(e, screen, ds); err != nil {
+			return nil, nil, fmt.Errorf("shard %d: embedding its images: %w", s, err)
+		}
+	}
+	dedup := NewMergeDedup(dupThreshold)
+	return MergeSelect(recs, quotas, func(s, i int) (bool, error) {
+		if dupThreshold == 0 {
+			return false, nil
+		}
+		return dedup.Check(int(recs[s][i].Label), vecs[s][i]), nil
+	})
+}

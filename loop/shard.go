@@ -146,7 +146,6 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 	results := make([]generate.Result, k)
 	recs := make([][]data.Record, k)
 	sets := make([]*data.Dataset, k)
-	vecs := make([][][]float32, k)
 	for i, d := range dirs {
 		if err := jsonfile.ReadJSON(filepath.Join(d, ShardResultName), &results[i]); err != nil {
 			return nil, fmt.Errorf("round %d: shard %d/%d exited 0 but left no result: %w", n, i, k, err)
@@ -159,11 +158,6 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 			return nil, fmt.Errorf("round %d: shard %d/%d: %w", n, i, k, err)
 		}
 		recs[i], sets[i] = rs, ds
-		if ds.Len() > 0 {
-			if vecs[i], err = generate.EmbedAll(r.E, screen, ds); err != nil {
-				return nil, fmt.Errorf("round %d: shard %d/%d: embedding its images: %w", n, i, k, err)
-			}
-		}
 	}
 	quotas := make([]generate.MergeQuota, len(p.Targets))
 	byID := map[string]int{}
@@ -171,10 +165,7 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 		quotas[i] = generate.MergeQuota{ID: t.ID, Quota: t.Count}
 		byID[t.ID] = i
 	}
-	dedup := generate.NewMergeDedup(cfg.DupThreshold)
-	keep, merged, err := generate.MergeSelect(recs, quotas, func(s, i int) (bool, error) {
-		return dedup.Check(int(recs[s][i].Label), vecs[s][i]), nil
-	})
+	keep, merged, err := generate.MergeShardImages(r.E, screen, sets, recs, quotas, cfg.DupThreshold)
 	if err != nil {
 		return nil, fmt.Errorf("round %d: merging the shards: %w", n, err)
 	}

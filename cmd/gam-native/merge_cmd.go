@@ -262,7 +262,7 @@ func runMerge(c *cli.Context) error {
 		defer screen.Close()
 	}
 	recs := make([][]data.Record, len(shards))
-	vecs := make([][][]float32, len(shards))
+	sets := make([]*data.Dataset, len(shards))
 	for i, s := range shards {
 		mp := filepath.Join(s.dir, data.ManifestName)
 		ds, r, err := data.ReadManifest(mp, classes)
@@ -273,20 +273,10 @@ func runMerge(c *cli.Context) error {
 				return fmt.Errorf("shard %s: %w", s.rec.Shard, err)
 			}
 		}
-		recs[i] = r
-		if ds != nil && ds.Len() > 0 {
-			if vecs[i], err = generate.EmbedAll(e, screen, ds); err != nil {
-				return fmt.Errorf("shard %s: embedding its images: %w", s.rec.Shard, err)
-			}
-		}
+		recs[i], sets[i] = r, ds
 	}
-	dedup := generate.NewMergeDedup(shards[0].rec.DupThreshold)
-	if shards[0].rec.DupThreshold == 0 {
-		dedup = nil // a record without the threshold: no near-duplicate check
-	}
-	keep, targets, err := generate.MergeSelect(recs, quotas, func(s, i int) (bool, error) {
-		return dedup.Check(int(recs[s][i].Label), vecs[s][i]), nil
-	})
+	// A record without the threshold (0): no near-duplicate check.
+	keep, targets, err := generate.MergeShardImages(e, screen, sets, recs, quotas, shards[0].rec.DupThreshold)
 	if err != nil {
 		return err
 	}
