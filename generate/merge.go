@@ -2,6 +2,8 @@ package generate
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
@@ -129,4 +131,30 @@ func MergeShardImages(e *bindings.Engine, screen *bindings.Model, sets []*data.D
 		}
 		return dedup.Check(int(recs[s][i].Label), vecs[s][i]), nil
 	})
+}
+
+// EachKept calls fn for every record that MergeSelect kept, in merge order (shards in order, each
+// shard's records in manifest order), with the image's bytes read from dirs[s] and a copy of its
+// provenance naming its shard (names[s], "I/N"); the record's path is still the shard's.
+func EachKept(dirs, names []string, recs [][]data.Record, keep [][]bool, fn func(s int, r data.Record, b []byte) error) error {
+	for s := range recs {
+		for i, r := range recs[s] {
+			if !keep[s][i] {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dirs[s], filepath.FromSlash(r.Path)))
+			if err != nil {
+				return fmt.Errorf("shard %s: %w", names[s], err)
+			}
+			if r.Provenance != nil {
+				p := *r.Provenance
+				p.Shard = names[s]
+				r.Provenance = &p
+			}
+			if err := fn(s, r, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

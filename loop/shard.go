@@ -179,30 +179,11 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 			px = ds.C * ds.H * ds.W
 		}
 	}
+	names := make([]string, k)
 	for s := range dirs {
-		sr := generate.ShardResult{Shard: plan.Shard{Index: s, Count: k}.String(), Accepted: results[s].Accepted,
-			Attempts: results[s].Attempts, Seconds: results[s].Seconds}
-		tag := fmt.Sprintf("s%dof%d-", s, k)
-		for i, rec := range recs[s] {
-			if !keep[s][i] {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(dirs[s], filepath.FromSlash(rec.Path)))
-			if err != nil {
-				return nil, err
-			}
-			rec.Path = data.ClassFolder(classes[rec.Label]) + "/" + tag + filepath.Base(rec.Path)
-			if rec.Provenance != nil {
-				pv := *rec.Provenance
-				pv.Shard = sr.Shard
-				rec.Provenance = &pv
-				grids.remember(pv.Target, sets[s].Images[i*px:(i+1)*px])
-			}
-			if err := sink.AddFile(rec, b); err != nil {
-				return nil, err
-			}
-			sr.Kept++
-		}
+		names[s] = plan.Shard{Index: s, Count: k}.String()
+		res.Shards = append(res.Shards, generate.ShardResult{Shard: names[s], Accepted: results[s].Accepted,
+			Attempts: results[s].Attempts, Seconds: results[s].Seconds})
 		for _, t := range results[s].Targets {
 			if j, ok := byID[t.ID]; ok {
 				res.Targets[j].Attempts += t.Attempts
@@ -215,7 +196,25 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 		for st, v := range results[s].StageSeconds {
 			res.StageSeconds[st] += v
 		}
-		res.Shards = append(res.Shards, sr)
+	}
+	// Records keep their index in the shard's manifest for the grid's pixels.
+	at := make([]map[string]int, k)
+	for s := range recs {
+		at[s] = map[string]int{}
+		for i, rec := range recs[s] {
+			at[s][rec.Path] = i
+		}
+	}
+	if err := generate.EachKept(dirs, names, recs, keep, func(s int, rec data.Record, b []byte) error {
+		i := at[s][rec.Path]
+		rec.Path = data.ClassFolder(classes[rec.Label]) + "/" + fmt.Sprintf("s%dof%d-", s, k) + filepath.Base(rec.Path)
+		if rec.Provenance != nil {
+			grids.remember(rec.Provenance.Target, sets[s].Images[i*px:(i+1)*px])
+		}
+		res.Shards[s].Kept++
+		return sink.AddFile(rec, b)
+	}); err != nil {
+		return nil, err
 	}
 	if err := sink.Flush(); err != nil {
 		return nil, err

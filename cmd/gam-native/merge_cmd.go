@@ -308,6 +308,20 @@ func runMerge(c *cli.Context) error {
 	return nil
 }
 
+// tag prefixes the names of the shard's images in a merged dataset: names are unique only within
+// a shard.
+func (s shardOut) tag() string { return fmt.Sprintf("s%dof%d-", s.shard.Index, s.shard.Count) }
+
+// mergeShards gives the shards' folders and names, and their merge.json entries with nothing
+// kept yet.
+func mergeShards(shards []shardOut, recs [][]data.Record) (dirs, names []string, ms []mergeShard) {
+	for s, sh := range shards {
+		dirs, names = append(dirs, sh.dir), append(names, sh.rec.Shard)
+		ms = append(ms, mergeShard{Shard: sh.rec.Shard, Dir: filepath.Base(filepath.Clean(sh.dir)), Accepted: len(recs[s])})
+	}
+	return dirs, names, ms
+}
+
 // writeMerged writes the kept images and their records into out: every class's folder, each
 // image as <class folder>/s<I>of<N>-<name> (names are unique within a shard), the manifest and
 // its metadata view replaced at once (the commit), then the files of an earlier merge that are
@@ -324,34 +338,23 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 	}
 	var merged []data.Record
 	named := map[string]bool{}
-	for s, sh := range shards {
-		ms := mergeShard{Shard: sh.rec.Shard, Dir: filepath.Base(filepath.Clean(sh.dir)), Accepted: len(recs[s])}
-		tag := fmt.Sprintf("s%dof%d-", sh.shard.Index, sh.shard.Count)
-		for i, r := range recs[s] {
-			if !keep[s][i] {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(sh.dir, r.Path))
-			if err != nil {
-				return nil, fmt.Errorf("shard %s: %w", sh.rec.Shard, err)
-			}
-			folder := data.ClassFolder(classes[r.Label])
-			rel := filepath.ToSlash(filepath.Join(folder, tag+filepath.Base(r.Path)))
-			if err := atomicfile.WriteSync(filepath.Join(out, rel), b, atomicfile.SyncFile); err != nil {
-				return nil, err
-			}
-			named[rel] = true
-			r.Path = rel
-			if r.Provenance != nil {
-				p := *r.Provenance
-				p.Shard = sh.rec.Shard
-				r.Provenance = &p
-			}
-			merged = append(merged, r)
-			ms.Kept++
+	dirs, names, ms := mergeShards(shards, recs)
+	if err := generate.EachKept(dirs, names, recs, keep, func(s int, r data.Record, b []byte) error {
+		rel := data.ClassFolder(classes[r.Label]) + "/" + shards[s].tag() + filepath.Base(r.Path)
+		if err := atomicfile.WriteSync(filepath.Join(out, filepath.FromSlash(rel)), b, atomicfile.SyncFile); err != nil {
+			return err
 		}
-		rec.Kept += ms.Kept
-		rec.Shards = append(rec.Shards, ms)
+		named[rel] = true
+		r.Path = rel
+		merged = append(merged, r)
+		ms[s].Kept++
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rec.Shards = ms
+	for _, m := range ms {
+		rec.Kept += m.Kept
 	}
 	for _, d := range data.RecordFolders(out, merged) {
 		if err := atomicfile.SyncDir(d); err != nil {
@@ -400,37 +403,30 @@ func writeMergedWebDataset(out string, shards []shardOut, classes []string, recs
 		return nil, fmt.Errorf("--out %s: %w", out, err)
 	}
 	defer w.Close()
-	for s, sh := range shards {
-		ms := mergeShard{Shard: sh.rec.Shard, Dir: filepath.Base(filepath.Clean(sh.dir)), Accepted: len(recs[s])}
-		tag := fmt.Sprintf("s%dof%d-", sh.shard.Index, sh.shard.Count)
-		var batch []data.WebDatasetSample
-		for i, r := range recs[s] {
-			if !keep[s][i] {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(sh.dir, r.Path))
-			if err != nil {
-				return nil, fmt.Errorf("shard %s: %w", sh.rec.Shard, err)
-			}
-			key := tag + strings.ReplaceAll(strings.TrimSuffix(filepath.Base(r.Path), ".png"), ".", "-")
-			r.Path = key + ".png"
-			if r.Provenance != nil {
-				p := *r.Provenance
-				p.Shard = sh.rec.Shard
-				r.Provenance = &p
-			}
-			js, err := json.Marshal(r)
-			if err != nil {
-				return nil, err
-			}
-			batch = append(batch, data.WebDatasetSample{Key: key, PNG: b, Label: r.Label, JSON: js})
-			ms.Kept++
+	dirs, names, ms := mergeShards(shards, recs)
+	var batch []data.WebDatasetSample
+	if err := generate.EachKept(dirs, names, recs, keep, func(s int, r data.Record, b []byte) error {
+		key := shards[s].tag() + strings.ReplaceAll(strings.TrimSuffix(filepath.Base(r.Path), ".png"), ".", "-")
+		r.Path = key + ".png"
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
 		}
-		if err := w.Append(batch); err != nil {
-			return nil, fmt.Errorf("--out %s: %w", out, err)
+		batch = append(batch, data.WebDatasetSample{Key: key, PNG: b, Label: r.Label, JSON: js})
+		ms[s].Kept++
+		if len(batch) == 256 {
+			err, batch = w.Append(batch), batch[:0]
 		}
-		rec.Kept += ms.Kept
-		rec.Shards = append(rec.Shards, ms)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", out, err)
+	}
+	if err := w.Append(batch); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", out, err)
+	}
+	rec.Shards = ms
+	for _, m := range ms {
+		rec.Kept += m.Kept
 	}
 	if err := w.Close(); err != nil {
 		return nil, err
