@@ -34,7 +34,9 @@ func init() {
 			"view), and with --peer the same figure measured by bench/peer.py (hand-written PyTorch eager on\n" +
 			"the same TorchScript files) and the ratio gam-native / peer. `pipeline` is accepted images/s\n" +
 			"through the generation pipeline with a counting sink (the peer's work); `pipeline_dirsink` is\n" +
-			"the product path (dedup, PNG files and manifest in a temporary folder). `ceiling` is the raw\n" +
+			"the product path (dedup, PNG files and manifest in a temporary folder), `pipeline_webdataset`\n" +
+			"the same writing tar shards (--format webdataset); both carry vs_pipeline, their rate over\n" +
+			"pipeline's. `ceiling` is the raw\n" +
 			"model work of one attempt (sample, confidence, screen forward, fused screen) with no Go stages;\n" +
 			"efficiency = pipeline attempts/s / the best ceiling_forward (sample + screen forward). The two\n" +
 			"headline ratios are paired: each timed pipeline run sits between one ceiling_forward run and\n" +
