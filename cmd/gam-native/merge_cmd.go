@@ -248,6 +248,17 @@ func runMerge(c *cli.Context) error {
 		return err
 	}
 	defer unlock()
+	// merge.json first, with nothing kept: a merge killed before its end leaves an OUT that the
+	// same merge takes again (checkMergeOut), instead of a folder it refuses.
+	if _, err := os.Stat(filepath.Join(out, mergeRecordName)); errors.Is(err, fs.ErrNotExist) {
+		started := mergeRecord{Format: mergeRecordFormat, Classes: shards[0].rec.Classes}
+		if format == formatWebDataset {
+			started.Output = format
+		}
+		if err := jsonfile.WriteJSON(filepath.Join(out, mergeRecordName), started); err != nil {
+			return err
+		}
+	}
 
 	e, err := openEngine(c)
 	if err != nil {

@@ -19,6 +19,11 @@ func init() {
 		Name:   "generate-shard",
 		Hidden: true,
 		Usage:  "make one shard of a run's round (started by `gam-native run` when [generate] shards > 1)",
+		Description: "Makes shard I of N of round R of the run in DIR into OUT, with the run's training split, models,\n" +
+			"seed and the batch the run chose; reads DIR and never writes it. `gam-native run` starts one per\n" +
+			"shard and merges their folders into accepted/; a finished shard (OUT/shard.json) returns at once.\n\n" +
+			"Example (what run starts for [generate] shards = 2):\n" +
+			"   gam-native generate-shard --run runs/job --round 1 --shard 0/2 --batch-size 128 --out runs/job/rounds/r1/shards/shard-0",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "the run `DIR` (read only)"},
 			&cli.IntFlag{Name: "round", Required: true, Usage: "the round"},

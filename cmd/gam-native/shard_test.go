@@ -130,4 +130,21 @@ func TestShardedGenerateMerges(t *testing.T) {
 	if again := testenv.TreeDigest(t, merged); fmt.Sprint(again) != fmt.Sprint(first) {
 		t.Errorf("the merge after shard 1 was rerun differs from the first:\n%v\n%v", first, again)
 	}
+
+	// A first merge killed before its end: the merge.json it writes first, some images, no
+	// manifest. The same merge takes the folder again and gives the same bytes.
+	killed := filepath.Join(tmp, "killed")
+	if out, err := cliCmd("merge", "--out", killed, "-q", shardDirs[0], shardDirs[1], shardDirs[2]).CombinedOutput(); err != nil {
+		t.Fatalf("merge into a second folder: %v\n%s", err, out)
+	}
+	for _, f := range []string{data.ManifestName, "metadata.jsonl"} {
+		os.Remove(filepath.Join(killed, f))
+	}
+	os.WriteFile(filepath.Join(killed, mergeRecordName), []byte(`{"format": "gam.merge/v1", "shards": null, "classes": null, "targets": null, "kept": 0, "rejected": null}`), 0o644)
+	if out, err := cliCmd("merge", "--out", killed, "-q", shardDirs[0], shardDirs[1], shardDirs[2]).CombinedOutput(); err != nil {
+		t.Fatalf("merge again into the killed merge's folder: %v\n%s", err, out)
+	}
+	if again := testenv.TreeDigest(t, killed); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Errorf("the merge redone after a kill differs from the first:\n%v\n%v", first, again)
+	}
 }
