@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gam-native/gam-native/internal/atomicfile"
 )
 
 // WebDataset output: tar shards that WebDataset (`wds.WebDataset(urls).decode("pil")
@@ -323,16 +325,7 @@ func (w *WebDatasetWriter) roll() error {
 		return err
 	}
 	// The new shard's name is in its folder for good.
-	return syncDirOf(w.f.Name())
-}
-
-func syncDirOf(p string) error {
-	d, err := os.Open(filepath.Dir(p))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.SyncDir(w.Dir)
 }
 
 // Close ends the open shard (its end blocks are there after every Append; an empty shard gets
@@ -347,7 +340,7 @@ func (w *WebDatasetWriter) Close() error {
 	}
 	w.f = nil
 	if err == nil {
-		err = syncDirOf(filepath.Join(w.Dir, fmt.Sprintf(WebDatasetShardPattern, w.shard)))
+		err = atomicfile.SyncDir(w.Dir)
 	}
 	return err
 }

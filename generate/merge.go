@@ -81,7 +81,7 @@ func MergeSelect(shards [][]data.Record, quotas []MergeQuota, dup func(shard, i 
 // NewMergeDedup is a near-duplicate finder with nothing seen yet: merge's, across shards (each
 // shard has already compared its images with the real ones and with each other).
 func NewMergeDedup(threshold float32) *Dedup {
-	return &Dedup{Threshold: threshold, seen: map[int][][]float32{}}
+	return &Dedup{Threshold: threshold, seen: map[int][]float32{}}
 }
 
 // EmbedAll gives the unit vectors generate's near-duplicate rule compares for every image of
@@ -135,8 +135,9 @@ func MergeShardImages(e *bindings.Engine, screen *bindings.Model, sets []*data.D
 
 // EachKept calls fn for every record that MergeSelect kept, in merge order (shards in order, each
 // shard's records in manifest order), with the image's bytes read from dirs[s] and a copy of its
-// provenance naming its shard (names[s], "I/N"); the record's path is still the shard's.
-func EachKept(dirs, names []string, recs [][]data.Record, keep [][]bool, fn func(s int, r data.Record, b []byte) error) error {
+// provenance naming its shard (names[s], "I/N"); the record's path is still the shard's, and i
+// its index in the shard's manifest.
+func EachKept(dirs, names []string, recs [][]data.Record, keep [][]bool, fn func(s, i int, r data.Record, b []byte) error) error {
 	for s := range recs {
 		for i, r := range recs[s] {
 			if !keep[s][i] {
@@ -151,7 +152,7 @@ func EachKept(dirs, names []string, recs [][]data.Record, keep [][]bool, fn func
 				p.Shard = names[s]
 				r.Provenance = &p
 			}
-			if err := fn(s, r, b); err != nil {
+			if err := fn(s, i, r, b); err != nil {
 				return err
 			}
 		}

@@ -173,12 +173,6 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 	for i := range p.Targets {
 		res.Targets = append(res.Targets, generate.TargetResult{ID: p.Targets[i].ID, Quota: p.Targets[i].Count, Rejected: map[string]int{}})
 	}
-	px := 0
-	for _, ds := range sets {
-		if ds != nil {
-			px = ds.C * ds.H * ds.W
-		}
-	}
 	names := make([]string, k)
 	for s := range dirs {
 		names[s] = plan.Shard{Index: s, Count: k}.String()
@@ -197,18 +191,10 @@ func (r *Runner) generateSharded(ctx context.Context, n int, p plan.Plan, screen
 			res.StageSeconds[st] += v
 		}
 	}
-	// Records keep their index in the shard's manifest for the grid's pixels.
-	at := make([]map[string]int, k)
-	for s := range recs {
-		at[s] = map[string]int{}
-		for i, rec := range recs[s] {
-			at[s][rec.Path] = i
-		}
-	}
-	if err := generate.EachKept(dirs, names, recs, keep, func(s int, rec data.Record, b []byte) error {
-		i := at[s][rec.Path]
+	if err := generate.EachKept(dirs, names, recs, keep, func(s, i int, rec data.Record, b []byte) error {
 		rec.Path = data.ClassFolder(classes[rec.Label]) + "/" + fmt.Sprintf("s%dof%d-", s, k) + filepath.Base(rec.Path)
 		if rec.Provenance != nil {
+			px := sets[s].C * sets[s].H * sets[s].W
 			grids.remember(rec.Provenance.Target, sets[s].Images[i*px:(i+1)*px])
 		}
 		res.Shards[s].Kept++

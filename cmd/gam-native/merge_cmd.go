@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -187,17 +189,10 @@ func checkMergeOut(out string, shards []shardOut, format string) error {
 	if err := jsonfile.ReadJSON(filepath.Join(out, mergeRecordName), &old); err != nil {
 		return fmt.Errorf("--out %s: not empty and not an earlier merge (no readable %s): give a new or empty folder", out, mergeRecordName)
 	}
-	if was := cmpOr(old.Output, formatImageFolder); was != format {
+	if was := cmp.Or(old.Output, formatImageFolder); was != format {
 		return fmt.Errorf("--out %s holds an earlier merge in the %s format, not %s: give a new folder", out, was, format)
 	}
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func runMerge(c *cli.Context) error {
@@ -333,6 +328,16 @@ func mergeShards(shards []shardOut, recs [][]data.Record) (dirs, names []string,
 	return dirs, names, ms
 }
 
+// mergeExitAfter is a test hook: GAM_TEST_MERGE_EXIT_AFTER=N ends the process as a kill would,
+// once N images of an ImageFolder merge are written (TestShardedGenerateMerges).
+var mergeExitAfter = func() int {
+	n, err := strconv.Atoi(os.Getenv("GAM_TEST_MERGE_EXIT_AFTER"))
+	if err != nil || n <= 0 {
+		return -1
+	}
+	return n
+}()
+
 // writeMerged writes the kept images and their records into out: every class's folder, each
 // image as <class folder>/s<I>of<N>-<name> (names are unique within a shard), the manifest and
 // its metadata view replaced at once (the commit), then the files of an earlier merge that are
@@ -350,7 +355,7 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 	var merged []data.Record
 	named := map[string]bool{}
 	dirs, names, ms := mergeShards(shards, recs)
-	if err := generate.EachKept(dirs, names, recs, keep, func(s int, r data.Record, b []byte) error {
+	if err := generate.EachKept(dirs, names, recs, keep, func(s, _ int, r data.Record, b []byte) error {
 		rel := data.ClassFolder(classes[r.Label]) + "/" + shards[s].tag() + filepath.Base(r.Path)
 		if err := atomicfile.WriteSync(filepath.Join(out, filepath.FromSlash(rel)), b, atomicfile.SyncFile); err != nil {
 			return err
@@ -359,6 +364,9 @@ func writeMerged(out string, shards []shardOut, classes []string, recs [][]data.
 		r.Path = rel
 		merged = append(merged, r)
 		ms[s].Kept++
+		if len(merged) == mergeExitAfter {
+			os.Exit(137) // the test hook's kill: no deferred call runs
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -416,7 +424,7 @@ func writeMergedWebDataset(out string, shards []shardOut, classes []string, recs
 	defer w.Close()
 	dirs, names, ms := mergeShards(shards, recs)
 	var batch []data.WebDatasetSample
-	if err := generate.EachKept(dirs, names, recs, keep, func(s int, r data.Record, b []byte) error {
+	if err := generate.EachKept(dirs, names, recs, keep, func(s, _ int, r data.Record, b []byte) error {
 		key := shards[s].tag() + strings.ReplaceAll(strings.TrimSuffix(filepath.Base(r.Path), ".png"), ".", "-")
 		r.Path = key + ".png"
 		js, err := json.Marshal(r)

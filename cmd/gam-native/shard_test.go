@@ -131,16 +131,22 @@ func TestShardedGenerateMerges(t *testing.T) {
 		t.Errorf("the merge after shard 1 was rerun differs from the first:\n%v\n%v", first, again)
 	}
 
-	// A first merge killed before its end: the merge.json it writes first, some images, no
-	// manifest. The same merge takes the folder again and gives the same bytes.
+	// A first merge killed half-way through its images (the test hook exits as a kill would):
+	// merge.json with nothing kept, some images, no manifest. The same merge takes the folder
+	// again and gives the same bytes.
 	killed := filepath.Join(tmp, "killed")
-	if out, err := cliCmd("merge", "--out", killed, "-q", shardDirs[0], shardDirs[1], shardDirs[2]).CombinedOutput(); err != nil {
-		t.Fatalf("merge into a second folder: %v\n%s", err, out)
+	cmd := cliCmd("merge", "--out", killed, "-q", shardDirs[0], shardDirs[1], shardDirs[2])
+	cmd.Env = append(cmd.Env, fmt.Sprintf("GAM_TEST_MERGE_EXIT_AFTER=%d", 5*perTarget))
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("the merge with its kill hook did not stop:\n%s", out)
 	}
-	for _, f := range []string{data.ManifestName, "metadata.jsonl"} {
-		os.Remove(filepath.Join(killed, f))
+	if _, err := os.Stat(filepath.Join(killed, data.ManifestName)); err == nil {
+		t.Fatalf("the killed merge wrote its manifest")
 	}
-	os.WriteFile(filepath.Join(killed, mergeRecordName), []byte(`{"format": "gam.merge/v1", "shards": null, "classes": null, "targets": null, "kept": 0, "rejected": null}`), 0o644)
+	pngs, _ := filepath.Glob(filepath.Join(killed, "*", "*.png"))
+	if len(pngs) != 5*perTarget {
+		t.Errorf("the killed merge left %d images, want the hook's %d", len(pngs), 5*perTarget)
+	}
 	if out, err := cliCmd("merge", "--out", killed, "-q", shardDirs[0], shardDirs[1], shardDirs[2]).CombinedOutput(); err != nil {
 		t.Fatalf("merge again into the killed merge's folder: %v\n%s", err, out)
 	}

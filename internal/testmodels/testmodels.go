@@ -18,6 +18,7 @@ import (
 
 	"github.com/gam-native/gam-native/bindings"
 	"github.com/gam-native/gam-native/data"
+	"github.com/gam-native/gam-native/internal/atomicfile"
 	"github.com/gam-native/gam-native/train"
 )
 
@@ -96,11 +97,7 @@ func Load(e *bindings.Engine) (Paths, error) {
 		}
 		err = st.train(m)
 		if err == nil {
-			// Save to a temporary name and rename: a reader never sees half a file.
-			tmp := st.dst + ".tmp"
-			if err = m.Save(tmp); err == nil {
-				err = os.Rename(tmp, st.dst)
-			}
+			err = atomicfile.WriteWith(st.dst, m.Save) // a reader never sees half a file
 		}
 		m.Close()
 		if err != nil {
