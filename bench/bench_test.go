@@ -51,7 +51,7 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"sample", "confidence", "screen_forward", "fused_screen", "image_stats", "train_vae_step",
-		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_onelane", "pipeline_dirsink", "pipeline_webdataset", "stage_sample_alone", "stage_score_alone"}
+		"train_gan_step", "train_classifier_step", "ceiling", "pipeline", "pipeline_onelane", "pipeline_dedup", "pipeline_dirsink", "pipeline_webdataset", "stage_sample_alone", "stage_score_alone"}
 	lanes := hostres.CPUQuota()
 	if lanes > 1 {
 		want = append(want, "ceiling_forward_lanes", "ceiling_screen_first_lanes")
@@ -75,7 +75,7 @@ func TestQuickSuiteHasEveryFigure(t *testing.T) {
 			if (name == "pipeline" || name == "pipeline_dirsink") && !(f.Efficiency > 0) {
 				t.Errorf("%s: efficiency %v", f.Key(), f.Efficiency)
 			}
-			if (name == "pipeline_dirsink" || name == "pipeline_webdataset") && !(f.Extra["vs_pipeline"] > 0) {
+			if (name == "pipeline_dirsink" || name == "pipeline_webdataset") && !(f.Extra["vs_pipeline"] > 0 && f.Extra["vs_pipeline_dedup"] > 0) {
 				t.Errorf("%s: no ratio to the counting sink's pipeline (%v)", f.Key(), f.Extra)
 			}
 			// The CPU pipeline runs one lane per CPU; pipeline_onelane the engine thread alone.

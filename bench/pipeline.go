@@ -327,10 +327,11 @@ func (c *countSink) Accept(*generate.Candidate) error { c.accepted++; return nil
 func (c *countSink) Pend(*generate.Candidate) error   { c.pending++; return nil }
 func (c *countSink) Flush() error                     { return nil }
 
-// pipeline measures accepted images per second through generate.Run in two variants:
-// "pipeline" hands candidates to a counting sink with no dedup (the same work as the peer's
-// loop); "pipeline_dirsink" is the product path: dedup against real and accepted images, PNG
-// files and a manifest written by generate.DirSink into a temporary folder.
+// pipeline measures accepted images per second through generate.Run: "pipeline" hands
+// candidates to a counting sink with no dedup (the same work as the peer's loop);
+// "pipeline_dedup" to the counting sink behind the product's dedup (against real and accepted
+// images); "pipeline_dirsink" is the product path: that dedup, then PNG files and a manifest
+// written by generate.DirSink into a temporary folder, and "pipeline_webdataset" its tar twin.
 func (s *suite) pipeline(ctx context.Context) error {
 	if s.ceilBS == 0 {
 		s.o.Logf("bench: pipeline: efficiency needs the ceiling; measuring it first")
@@ -371,9 +372,9 @@ func (s *suite) pipeline(ctx context.Context) error {
 		// Closed after the pipeline figure, so that the later figures' memory is ours alone.
 		defer func() { peer.Close() }()
 	}
-	variants := []string{"pipeline", "pipeline_onelane", "pipeline_sync", "pipeline_dirsink", "pipeline_webdataset"}
+	variants := []string{"pipeline", "pipeline_onelane", "pipeline_sync", "pipeline_dedup", "pipeline_dirsink", "pipeline_webdataset"}
 	if s.gpu {
-		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dirsink", "pipeline_webdataset"}
+		variants = []string{"pipeline", "pipeline_fused", "pipeline_split", "pipeline_dedup", "pipeline_dirsink", "pipeline_webdataset"}
 	}
 	for _, variant := range variants {
 		for _, n := range batches {
@@ -471,6 +472,11 @@ func (s *suite) pipeline(ctx context.Context) error {
 				if p := s.res.Find("pipeline", n); p != nil && p.Median > 0 {
 					f.Extra["vs_pipeline"] = f.Median / p.Median
 				}
+				// Against the counting sink behind the same dedup: the sink's own cost, apart
+				// from the images dedup turns away (which no sink can win back).
+				if p := s.res.Find("pipeline_dedup", n); p != nil && p.Median > 0 {
+					f.Extra["vs_pipeline_dedup"] = f.Median / p.Median
+				}
 			}
 			if variant == "pipeline_dirsink" {
 				med := f.Median
@@ -493,7 +499,7 @@ func (s *suite) pipeline(ctx context.Context) error {
 
 func (s *suite) pipelineOnce(ctx context.Context, variant string, n int, seed uint64) (*generate.Result, error) {
 	if !productSink(variant) {
-		return s.runPipeline(ctx, n, seed, false, variant, &countSink{})
+		return s.runPipeline(ctx, n, seed, variant == "pipeline_dedup", variant, &countSink{})
 	}
 	var sink generate.Sink
 	var done func()

@@ -15,8 +15,8 @@ import (
 type Dedup struct {
 	Threshold float32
 	// per class, the unit vectors seen, back to back in one slice (rows of dim): Check scans
-	// them with gonum's assembly dot product, 4.6x the scalar loop over one slice per vector
-	// (BenchmarkDedupCheck)
+	// them with gonum's assembly dot product, 5x the scalar loop over one slice per vector
+	// (BenchmarkDedupCheck: 11 against 57 µs a check of 700 128-d vectors, 2-core EPYC)
 	seen map[int][]float32
 	dim  int
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,10 +34,11 @@ func init() {
 			"moving the median unseen), its spread (half the min..max range), peak resident memory (and on a GPU the allocator's peak and NVML's\n" +
 			"view), and with --peer the same figure measured by bench/peer.py (hand-written PyTorch eager on\n" +
 			"the same TorchScript files) and the ratio gam-native / peer. `pipeline` is accepted images/s\n" +
-			"through the generation pipeline with a counting sink (the peer's work); `pipeline_dirsink` is\n" +
+			"through the generation pipeline with a counting sink (the peer's work), `pipeline_dedup` the\n" +
+			"same behind the product's near-duplicate check; `pipeline_dirsink` is\n" +
 			"the product path (dedup, PNG files and manifest in a temporary folder), `pipeline_webdataset`\n" +
 			"the same writing tar shards (--format webdataset); both carry vs_pipeline, their rate over\n" +
-			"pipeline's. `ceiling` is the raw\n" +
+			"pipeline's, and vs_pipeline_dedup, over pipeline_dedup's (the sink's own cost). `ceiling` is the raw\n" +
 			"model work of one attempt (sample, confidence, screen forward, fused screen) with no Go stages;\n" +
 			"efficiency = pipeline attempts/s / the best ceiling_forward (sample + screen forward). The two\n" +
 			"headline ratios are paired: each timed pipeline run sits between one ceiling_forward run and\n" +
@@ -58,6 +60,7 @@ func init() {
 			&cli.IntFlag{Name: "warmup", Usage: "warm-up runs per figure (default 2; --quick 1)"},
 			&cli.DurationFlag{Name: "min-time", Usage: "least duration of one timed run of a stage (default 400ms)"},
 			&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `OUT`"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the whole run to `FILE` (go tool pprof FILE; the engine's C++ frames show as cgo calls)"},
 			&cli.StringFlag{Name: "compare", Usage: "compare with an earlier result `OLD.json`: ratio per figure, drops beyond the spread flagged (exit 3)"},
 			&cli.BoolFlag{Name: "peer", Usage: "run bench/peer.py (PyTorch eager) in the same run and show ratios"},
 			&cli.StringFlag{Name: "python", Usage: "interpreter for the peer (default /usr/bin/python3)"},
@@ -122,6 +125,17 @@ func runBench(c *cli.Context) error {
 	defer e.Close()
 	if c.Bool("quiet") {
 		progress.Quiet = true
+	}
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile %s: %w", p, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
