@@ -2,6 +2,7 @@ package data
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -240,7 +241,11 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 		}
 		seen[s.Key] = true
 	}
-	tw := tar.NewWriter(w.f)
+	// The batch goes through one buffer: a write per MiB, not one per header and member.
+	bw := bufio.NewWriterSize(w.f, 1<<20)
+	cw := &countingWriter{w: bw}
+	start := w.end // where the file is positioned (open and footer leave it at w.end)
+	tw := tar.NewWriter(cw)
 	wrote := false
 	var added []string
 	for _, s := range samples {
@@ -251,10 +256,15 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 		// About what the sample takes: a header per member, the .json's PAX record, the contents.
 		size := 5*512 + roundBlock(int64(len(s.PNG))) + 512 + roundBlock(int64(len(s.JSON)))
 		if w.end > 0 && w.end+size > w.MaxBytes {
+			if err := bw.Flush(); err != nil {
+				return fmt.Errorf("%s: %w", w.f.Name(), err)
+			}
 			if err := w.roll(); err != nil {
 				return err
 			}
-			tw = tar.NewWriter(w.f)
+			bw.Reset(w.f)
+			cw.n, start = 0, w.end
+			tw = tar.NewWriter(cw)
 		}
 		h := sha256.New()
 		for _, part := range []struct {
@@ -278,16 +288,15 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 		if err := tw.Flush(); err != nil { // pads the member to its block
 			return fmt.Errorf("%s: %w", w.f.Name(), err)
 		}
-		pos, err := w.f.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return err
-		}
-		w.end = pos
+		w.end = start + cw.n
 		wrote = true
 		added = append(added, s.Key)
 	}
 	if !wrote {
 		return nil
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", w.f.Name(), err)
 	}
 	if err := w.footer(); err != nil {
 		return err
@@ -296,6 +305,18 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 		w.keys[k] = true
 	}
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // footer writes the end blocks after w.end, fsyncs, and leaves the file positioned at w.end for
