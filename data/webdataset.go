@@ -243,8 +243,7 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 	}
 	// The batch goes through one buffer: a write per MiB, not one per header and member.
 	bw := bufio.NewWriterSize(w.f, 1<<20)
-	cw := &countingWriter{w: bw}
-	start := w.end // where the file is positioned (open and footer leave it at w.end)
+	cw := &countingWriter{w: bw, n: w.end} // the file's offset: open and footer leave it at w.end
 	tw := tar.NewWriter(cw)
 	wrote := false
 	var added []string
@@ -263,7 +262,7 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 				return err
 			}
 			bw.Reset(w.f)
-			cw.n, start = 0, w.end
+			cw.n = w.end
 			tw = tar.NewWriter(cw)
 		}
 		h := sha256.New()
@@ -288,7 +287,7 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 		if err := tw.Flush(); err != nil { // pads the member to its block
 			return fmt.Errorf("%s: %w", w.f.Name(), err)
 		}
-		w.end = start + cw.n
+		w.end = cw.n
 		wrote = true
 		added = append(added, s.Key)
 	}
@@ -307,7 +306,7 @@ func (w *WebDatasetWriter) append(samples []WebDatasetSample) error {
 	return nil
 }
 
-// countingWriter counts the bytes written through it.
+// countingWriter adds the bytes written through it to n.
 type countingWriter struct {
 	w io.Writer
 	n int64

@@ -133,6 +133,7 @@ func runBench(c *cli.Context) error {
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			os.Remove(p)
 			return fmt.Errorf("--cpuprofile %s: %w", p, err)
 		}
 		defer pprof.StopCPUProfile()
